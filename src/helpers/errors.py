@@ -1,0 +1,26 @@
+"""Errors a researcher can act on: each names the file, the row or column, and what is wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class InvalidDataError(ValueError):
+    """An input file is unreadable or breaks its declared schema.
+
+    The runner maps this exception (raised inside a notebook) to its invalid-data exit code.
+    """
+
+    def __init__(self, file: str | Path, problems: list[str] | str):
+        self.file = str(file)
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        shown = self.problems[:10]
+        more = len(self.problems) - len(shown)
+        lines = [f"{self.file}: {p}" for p in shown]
+        if more:
+            lines.append(f"{self.file}: ... and {more} more problem(s)")
+        super().__init__("\n".join(lines))
+
+
+class InvalidParameterError(ValueError):
+    """A pipeline parameter is unknown, ill-typed or unsafe."""

@@ -1,0 +1,157 @@
+"""Readers for the raw files: each returns a validated, typed table or raises InvalidDataError."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+
+from helpers import paths
+from helpers.errors import InvalidDataError
+from helpers.schemas import FUND_HISTORY_SCHEMA, RAW_SCHEMAS
+
+CSV_HEADER_LINES = 1  # a CSV's data row i (0-based) is on line i + 2
+_BOOLEAN_TEXT = {"true": True, "false": False}
+
+
+def read_csv_text(path: str | Path) -> pd.DataFrame:
+    """Read a CSV with every cell as stripped text and empty cells as missing."""
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidDataError(path, "file not found")
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise InvalidDataError(path, f"not a readable CSV file ({error})") from error
+    table.columns = [str(c).strip() for c in table.columns]
+    table = table.apply(lambda column: column.str.strip())
+    return table.replace("", pd.NA)
+
+
+def _parse_flags(table: pd.DataFrame, schema: pa.DataFrameSchema, path: Path) -> pd.DataFrame:
+    """Turn 'true'/'false' text into booleans in the schema's boolean columns."""
+    problems = []
+    for name, column in schema.columns.items():
+        if str(column.dtype) != "bool" or name not in table:
+            continue
+        parsed = table[name].str.lower().map(_BOOLEAN_TEXT)
+        for row in parsed.index[parsed.isna()]:
+            value = table.at[row, name]
+            problems.append(
+                f"line {row + CSV_HEADER_LINES + 1}, column '{name}': "
+                f"{value!r} is not true or false"
+            )
+        table[name] = parsed
+    if problems:
+        raise InvalidDataError(path, problems)
+    return table.astype({n: bool for n, c in schema.columns.items() if str(c.dtype) == "bool"})
+
+
+def _describe_failure(case: pd.Series, line_offset: int) -> str:
+    check = str(case["check"])
+    column = case["column"]
+    value = case["failure_case"]
+    if check == "column_in_dataframe":
+        return f"required column '{value}' is missing"
+    if check == "column_in_schema":
+        return f"unexpected column '{value}'"
+    where = f"column '{column}'"
+    if pd.notna(case["index"]):
+        where = f"line {int(case['index']) + line_offset}, {where}"
+    if check.startswith("coerce_dtype") or check.startswith("dtype"):
+        wanted = "a date (YYYY-MM-DD)" if "datetime" in check else "a number"
+        return f"{where}: {value!r} is not {wanted}"
+    if check == "not_nullable":
+        return f"{where}: the cell is empty"
+    if "unique" in check or check.startswith("field_uniqueness"):
+        return f"{where}: {value!r} is duplicated"
+    return f"{where}: {value!r} fails the check '{check}'"
+
+
+def validate(
+    table: pd.DataFrame, schema: pa.DataFrameSchema, path: Path, line_offset: int = 2
+) -> pd.DataFrame:
+    """Validate (and coerce) `table` against `schema`, naming lines and columns on failure."""
+    try:
+        return schema.validate(table, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases.drop_duplicates(subset=["column", "check", "index"])
+        # A failed coercion is also reported as a failed dtype check: say it once.
+        cases = cases[~cases["check"].astype(str).str.startswith("dtype(")] if (
+            cases["check"].astype(str).str.startswith("coerce_dtype").any()
+        ) else cases
+        problems = [_describe_failure(case, line_offset) for _, case in cases.iterrows()]
+        raise InvalidDataError(path, problems) from None
+
+
+def describe_source(table: pd.DataFrame) -> pd.Series:
+    """One readable `source` string per row from the source columns."""
+    date = table["source_date"].dt.strftime("%Y-%m-%d").fillna("date not stated")
+    url = table["source_url"].fillna("address not recorded")
+    return table["source_publisher"] + " (" + date + "): " + url
+
+
+def read_raw_table(path: str | Path, name: str) -> pd.DataFrame:
+    """Read and validate the raw facts table `name` (a key of helpers.paths.RAW_FILES)."""
+    path = Path(path)
+    schema = RAW_SCHEMAS[name]
+    table = _parse_flags(read_csv_text(path), schema, path)
+    table = validate(table, schema, path)
+    table["source"] = describe_source(table)
+    if "tickers" in table:
+        table["tickers"] = table["tickers"].map(split_tickers)
+    return table
+
+
+def split_tickers(text: object) -> tuple[str, ...]:
+    """'MCHI;FXI' -> ('MCHI', 'FXI'); missing -> ()."""
+    if not isinstance(text, str):
+        return ()
+    return tuple(t for t in re.split(r"\s*;\s*", text) if t)
+
+
+def read_reported_flows(path: str | Path) -> pd.DataFrame:
+    """The reported flow figures, with `tickers` as tuples."""
+    return read_raw_table(path, "reported_flows")
+
+
+def read_facts(raw_dir: str | Path) -> dict[str, pd.DataFrame]:
+    """Every raw facts table in `raw_dir`, validated, by name."""
+    return {name: read_raw_table(paths.raw_path(raw_dir, name), name) for name in paths.RAW_FILES}
+
+
+def user_fund_files(raw_dir: str | Path) -> list[Path]:
+    """The researcher's own fund-history and flow files (the sample is used when there are none)."""
+    found = []
+    for folder in (paths.USER_FUND_HISTORY_DIR, paths.USER_FLOWS_DIR):
+        directory = Path(raw_dir) / folder
+        if directory.is_dir():
+            found += sorted(
+                p for p in directory.iterdir() if p.is_file() and not p.name.startswith((".", "README"))
+            )
+    return found
+
+
+def read_sample_fund_history(raw_dir: str | Path) -> pd.DataFrame:
+    """The synthetic sample fund history shipped in data/raw/sample (validated)."""
+    path = Path(raw_dir) / paths.SAMPLE_FUND_HISTORY
+    table = _parse_flags(read_csv_text(path), FUND_HISTORY_SCHEMA, path)
+    return validate(table, FUND_HISTORY_SCHEMA, path)
+
+
+def read_fund_history(raw_dir: str | Path) -> tuple[pd.DataFrame, str]:
+    """The fund history to analyse and its origin: ("user" files if any, else the "sample")."""
+    user_files = user_fund_files(raw_dir)
+    if user_files:
+        raise InvalidDataError(
+            user_files[0], "reading your own fund history is not supported yet (issue 3)"
+        )
+    return read_sample_fund_history(raw_dir), "sample"
+
+
+def latest_flow_date(raw_dir: str | Path) -> pd.Timestamp:
+    """The last date in the fund data: the default as-of date of a run."""
+    history, _ = read_fund_history(raw_dir)
+    return history["date"].max()

@@ -1,0 +1,174 @@
+"""Declared schemas of the raw tables (pandera), checked where data enters the pipeline.
+
+Raw CSVs are read as text and coerced here, so a bad cell is reported with its line and column
+instead of silently becoming NaN.
+"""
+
+from __future__ import annotations
+
+import pandera.pandas as pa
+
+DATE = "datetime64[us]"
+SOURCE_KINDS = ["primary", "news", "secondary", "aggregator", "mirror", "synthetic"]
+COHORTS = ["technology", "broad", "traditional", "other"]
+BOUNDS = ["point", "at_most", "at_least"]
+SURVEY_BASES = [
+    "all_respondents",
+    "sovereign_wealth_funds",
+    "central_banks",
+    "uncertain",
+    "not_disclosed",
+]
+TICKER = pa.Check.str_matches(r"^[A-Z]{2,5}$", error="a ticker is 2-5 capital letters")
+TICKER_LIST = pa.Check.str_matches(
+    r"^[A-Z]{2,5}(;[A-Z]{2,5})*$", error="tickers are separated by ';'"
+)
+
+
+def _text(nullable: bool = False, checks=None) -> pa.Column:
+    return pa.Column(str, checks=checks, nullable=nullable)
+
+
+def _date(nullable: bool = False) -> pa.Column:
+    return pa.Column(DATE, coerce=True, nullable=nullable)
+
+
+def _number(nullable: bool = False, checks=None) -> pa.Column:
+    return pa.Column(float, checks=checks, coerce=True, nullable=nullable)
+
+
+def _count(nullable: bool = False) -> pa.Column:
+    return pa.Column("Int64", checks=pa.Check.ge(0), coerce=True, nullable=nullable)
+
+
+def _flag() -> pa.Column:
+    return pa.Column(bool)
+
+
+SOURCE_COLUMNS = {
+    "source_publisher": _text(),
+    "source_date": _date(nullable=True),
+    "source_url": _text(nullable=True),
+    "source_kind": _text(checks=pa.Check.isin(SOURCE_KINDS)),
+    "source_note": _text(nullable=True),
+}
+
+
+def _facts_schema(name: str, columns: dict, unique: list[str], checks=None) -> pa.DataFrameSchema:
+    return pa.DataFrameSchema(
+        {**columns, **SOURCE_COLUMNS}, name=name, unique=unique, checks=checks, strict=True
+    )
+
+
+_ENDS_AFTER_START = pa.Check(
+    lambda df: df["end"] >= df["start"], element_wise=False, error="end is before start"
+)
+
+RAW_SCHEMAS: dict[str, pa.DataFrameSchema] = {
+    "etf_universe": _facts_schema(
+        "etf_universe",
+        {
+            "ticker": _text(checks=TICKER),
+            "name": _text(),
+            "issuer": _text(),
+            "inception": _date(),
+            "expense_ratio_pct": _number(checks=pa.Check.in_range(0, 5)),
+            "expense_ratio_note": _text(nullable=True),
+            "index_tracked": _text(),
+            "cohort": _text(checks=pa.Check.isin(COHORTS)),
+            "core": _flag(),
+        },
+        unique=["ticker"],
+    ),
+    "reported_flows": _facts_schema(
+        "reported_flows",
+        {
+            "figure_id": _text(),
+            "subject": _text(),
+            "tickers": _text(nullable=True, checks=TICKER_LIST),
+            "start": _date(),
+            "end": _date(),
+            "amount_usd": _number(),
+            "bound": _text(checks=pa.Check.isin(BOUNDS)),
+            "period_note": _text(nullable=True),
+            "verified": _flag(),
+        },
+        unique=["figure_id"],
+        checks=_ENDS_AFTER_START,
+    ),
+    "flow_claims": _facts_schema(
+        "flow_claims",
+        {
+            "claim_id": _text(),
+            "subject": _text(),
+            "tickers": _text(nullable=True, checks=TICKER_LIST),
+            "start": _date(),
+            "end": _date(),
+            "claim": _text(),
+            "verified": _flag(),
+        },
+        unique=["claim_id"],
+        checks=_ENDS_AFTER_START,
+    ),
+    "survey_editions": _facts_schema(
+        "survey_editions",
+        {
+            "edition": _count(),
+            "respondents_total": _count(),
+            "sovereign_wealth_funds": _count(),
+            "central_banks": _count(),
+            "assets_usd_tn": _number(nullable=True),
+            "fieldwork": _text(nullable=True),
+        },
+        unique=["edition"],
+        checks=pa.Check(
+            lambda df: df["respondents_total"]
+            == df["sovereign_wealth_funds"] + df["central_banks"],
+            element_wise=False,
+            error="respondents_total is not sovereign_wealth_funds + central_banks",
+        ),
+    ),
+    "survey_figures": _facts_schema(
+        "survey_figures",
+        {
+            "figure_id": _text(),
+            "edition": _count(),
+            "topic": _text(),
+            "measure": _text(),
+            "group_reported": _text(),
+            "share_pct": _number(checks=pa.Check.in_range(0, 100)),
+            "base": _text(checks=pa.Check.isin(SURVEY_BASES)),
+            "n": _count(nullable=True),
+            "verified": _flag(),
+            "verification_note": _text(nullable=True),
+        },
+        unique=["figure_id"],
+    ),
+    "events": _facts_schema(
+        "events",
+        {
+            "date": _date(),
+            "event": _text(),
+            "category": _text(),
+            "market_note": _text(nullable=True),
+        },
+        unique=["date", "event"],
+    ),
+}
+
+# The canonical daily fund history, whatever file format it came from.
+FUND_HISTORY_SCHEMA = pa.DataFrameSchema(
+    {
+        "date": _date(),
+        "ticker": _text(checks=TICKER),
+        "nav": _number(checks=pa.Check.gt(0, error="NAV must be positive")),
+        "shares_outstanding": _number(
+            checks=pa.Check.gt(0, error="shares outstanding must be positive")
+        ),
+        "is_synthetic": _flag(),
+        "source": _text(),
+    },
+    name="fund_history",
+    unique=["date", "ticker"],
+    strict=True,
+)
