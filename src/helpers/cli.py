@@ -1,0 +1,60 @@
+"""The `chinaflows` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from helpers.paths import DEFAULT_LAYOUT, ProjectLayout
+from helpers.runner import ExitCode, RunFailed, run_pipeline
+
+
+def _parse_assignment(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected name=value, got {text!r}")
+    return name.strip(), value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chinaflows",
+        description="Run the china-tech-flows notebooks and publish their reports.",
+        epilog="Exit codes: " + ", ".join(f"{c.value} {c.name.lower()}" for c in ExitCode),
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="execute the pipeline and publish reports/<as_of>/")
+    run.add_argument("--as-of", help="last date of data to use (YYYY-MM-DD); "
+                     "default: the last date in the flow data")
+    run.add_argument("-p", "--parameter", action="append", default=[], type=_parse_assignment,
+                     metavar="NAME=VALUE", help="override a notebook parameter (repeatable)")
+    run.add_argument("--show-code", action="store_true", help="keep code cells in the pages")
+    run.add_argument("--project-dir", type=lambda d: ProjectLayout(Path(d).resolve()), default=DEFAULT_LAYOUT,
+                     metavar="DIR", help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:
+        return ExitCode.USAGE if exit_.code else ExitCode.OK
+    if args.command == "run":
+        try:
+            report_dir = run_pipeline(
+                args.project_dir,
+                as_of=args.as_of,
+                overrides=dict(args.parameter),
+                show_code=args.show_code,
+                log=lambda line: print(line, file=sys.stderr, flush=True),
+            )
+        except RunFailed as failure:
+            print(f"chinaflows: {failure}", file=sys.stderr)
+            return failure.exit_code
+        print(report_dir / "index.html")
+    return ExitCode.OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

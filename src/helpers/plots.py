@@ -1,0 +1,121 @@
+"""One visual style for every chart, and the sample mark on charts of synthetic data."""
+
+from __future__ import annotations
+
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+from helpers.show import SAMPLE_MARK
+
+COHORT_COLOURS = {
+    "technology": "#1b7f5b",
+    "broad": "#6e7781",
+    "traditional": "#b3412e",
+    "other": "#8250df",
+}
+
+
+def use_style() -> None:
+    """The project's chart style; call once per notebook."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    plt.rcParams.update(
+        {
+            "figure.figsize": (10, 4.8),
+            "figure.dpi": 110,
+            "savefig.dpi": 160,
+            "axes.titleweight": "bold",
+            "axes.titlelocation": "left",
+        }
+    )
+
+
+def mark_sample(figure: Figure, sample: bool) -> Figure:
+    """Stamp 'sample data (synthetic)' across a chart built from the synthetic sample."""
+    if sample:
+        figure.text(
+            0.5, 0.5, SAMPLE_MARK.upper(), transform=figure.transFigure, fontsize=28,
+            color="#d4a72c", alpha=0.35, ha="center", va="center", rotation=18, weight="bold",
+        )
+        figure.text(
+            0.99, 0.01, SAMPLE_MARK, transform=figure.transFigure, fontsize=10,
+            color="#7d4e00", ha="right", va="bottom", weight="bold",
+        )
+    return figure
+
+
+def usd_bn_axis(axis) -> None:
+    axis.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v / 1e9:+.1f}"))
+    axis.set_ylabel("US$ bn")
+
+
+def bar_flows(
+    totals: pd.Series, title: str, sample: bool, colours: list[str] | None = None
+) -> Figure:
+    """Horizontal bars of flows (US$) by ticker or cohort; inflows right, outflows left."""
+    figure, axis = plt.subplots(figsize=(9, 0.5 * len(totals) + 1.6))
+    colours = colours or ["#1b7f5b" if v >= 0 else "#b3412e" for v in totals]
+    axis.barh(totals.index.astype(str), totals.values, color=colours)
+    axis.axvline(0, color="#1f2328", linewidth=0.8)
+    axis.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v / 1e9:+.1f}"))
+    axis.set_xlabel("US$ bn")
+    axis.invert_yaxis()
+    axis.set_title(title)
+    figure.tight_layout()
+    return mark_sample(figure, sample)
+
+
+def cumulative_with_events(
+    cumulative: pd.DataFrame, events: pd.DataFrame, title: str, sample: bool
+) -> Figure:
+    """Cumulative flows per cohort over time, with each dated event marked and labelled."""
+    figure, axis = plt.subplots(figsize=(11, 5.5))
+    for cohort in cumulative.columns:
+        axis.plot(cumulative.index, cumulative[cohort], label=cohort, linewidth=2,
+                  color=COHORT_COLOURS.get(cohort))
+    axis.axhline(0, color="#1f2328", linewidth=0.8)
+    top = axis.get_ylim()[1]
+    for number, (_, event) in enumerate(events.iterrows(), start=1):
+        axis.axvline(event["date"], color="#6e7781", linewidth=0.7, linestyle=":")
+        axis.text(event["date"], top, str(number), fontsize=8, ha="center", va="bottom",
+                  color="#1f2328")
+    usd_bn_axis(axis)
+    axis.xaxis.set_major_formatter(mdates.DateFormatter("%b"))
+    axis.legend(loc="upper left")
+    axis.set_title(title, pad=18)
+    figure.tight_layout()
+    return mark_sample(figure, sample)
+
+
+def heatmap_flows(by_month: pd.DataFrame, title: str, sample: bool) -> Figure:
+    """Heat map of flows (US$ bn): rows tickers, columns months."""
+    data = by_month.T / 1e9
+    data.columns = [c.strftime("%b") for c in data.columns]
+    figure, axis = plt.subplots(figsize=(11, 0.55 * len(data) + 1.8))
+    limit = max(abs(data.min().min()), abs(data.max().max()))
+    sns.heatmap(data, ax=axis, cmap="RdYlGn", center=0, vmin=-limit, vmax=limit, annot=True,
+                fmt="+.2f", cbar_kws={"label": "US$ bn"})
+    axis.set_ylabel("")
+    axis.set_title(title)
+    figure.tight_layout()
+    return mark_sample(figure, sample)
+
+
+def proportions_with_intervals(table: pd.DataFrame, title: str) -> Figure:
+    """Point estimates (percent) with interval whiskers; rows labelled by `label`."""
+    figure, axis = plt.subplots(figsize=(9, 0.6 * len(table) + 1.6))
+    y = range(len(table))
+    axis.errorbar(
+        table["share_pct"], list(y),
+        xerr=[table["share_pct"] - table["ci_low_pct"], table["ci_high_pct"] - table["share_pct"]],
+        fmt="o", color="#0969da", capsize=4,
+    )
+    axis.set_yticks(list(y), table["label"])
+    axis.set_xlim(0, 100)
+    axis.set_xlabel("% of respondents (95% Wilson interval)")
+    axis.invert_yaxis()
+    axis.set_title(title)
+    figure.tight_layout()
+    return figure

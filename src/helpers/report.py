@@ -1,0 +1,98 @@
+"""HTML for the static site: executed notebooks rendered with nbconvert, and the index pages.
+
+Pages hide code by default, drop papermill's injected-parameters cell and open instead with a
+table of the parameters the notebook ran with. Index pages are jinja2 templates (autoescaped:
+text from data is shown as text).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import nbformat
+from nbconvert import HTMLExporter
+from nbconvert.preprocessors import TagRemovePreprocessor
+
+SAMPLE_MARK = "sample data (synthetic)"
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("helpers", "templates"),
+    autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def _page_header_cell(title: str, parameters: dict[str, Any], run_index: str, site_index: str):
+    header = _TEMPLATES.get_template("page_header.html.j2").render(
+        title=title,
+        parameters={k: json.dumps(v) for k, v in parameters.items()},
+        run_index=run_index,
+        site_index=site_index,
+    )
+    # A raw cell with an HTML mime type passes through nbconvert untouched.
+    return nbformat.v4.new_raw_cell(header, metadata={"format": "text/html"})
+
+
+def render_notebook_html(
+    notebook_path: Path,
+    html_path: Path,
+    title: str,
+    parameters: dict[str, Any],
+    show_code: bool = False,
+) -> Path:
+    """Render an executed notebook to a reader-first HTML page beside the index pages."""
+    notebook = nbformat.read(notebook_path, as_version=4)
+    notebook.cells.insert(
+        0, _page_header_cell(title, parameters, run_index="index.html", site_index="../index.html")
+    )
+    exporter = HTMLExporter(
+        template_name="lab",
+        exclude_input=not show_code,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    exporter.register_preprocessor(
+        TagRemovePreprocessor(remove_cell_tags={"injected-parameters"}, enabled=True), enabled=True
+    )
+    body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
+    html_path.write_text(body, encoding="utf-8")
+    return html_path
+
+
+def render_run_index(report_dir: Path, run: dict[str, Any], headline: dict[str, Any]) -> Path:
+    """reports/<as_of>/index.html: the run's pages and headline figures."""
+    page = _TEMPLATES.get_template("run_index.html.j2").render(
+        run=run, headline=headline, sample_mark=SAMPLE_MARK
+    )
+    target = report_dir / "index.html"
+    target.write_text(page, encoding="utf-8")
+    return target
+
+
+def read_published_runs(reports_dir: Path) -> list[dict[str, Any]]:
+    """Every published run (a folder with run.json), newest as-of date first."""
+    runs = []
+    for run_file in reports_dir.glob("*/run.json"):
+        if run_file.parent.name.startswith((".", "_")):
+            continue
+        run = json.loads(run_file.read_text(encoding="utf-8"))
+        headline_file = run_file.parent / "headline.json"
+        run["headline"] = (
+            json.loads(headline_file.read_text(encoding="utf-8")) if headline_file.exists() else {}
+        )
+        run["folder"] = run_file.parent.name
+        runs.append(run)
+    return sorted(runs, key=lambda r: r["as_of"], reverse=True)
+
+
+def render_site_index(reports_dir: Path, title: str) -> Path:
+    """reports/index.html: every published run, newest first."""
+    page = _TEMPLATES.get_template("site_index.html.j2").render(
+        title=title, runs=read_published_runs(reports_dir), sample_mark=SAMPLE_MARK
+    )
+    target = reports_dir / "index.html"
+    target.write_text(page, encoding="utf-8")
+    return target
