@@ -1,1 +1,1 @@
-"""Helpers for the china-tech-flows research repository: loading, flows, survey statistics, plots, pipeline."""
+"""china-tech-flows helpers: loading, flows, survey statistics, plots, pipeline, reports."""

@@ -25,13 +25,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="execute the pipeline and publish reports/<as_of>/")
-    run.add_argument("--as-of", help="last date of data to use (YYYY-MM-DD); "
-                     "default: the last date in the flow data")
-    run.add_argument("-p", "--parameter", action="append", default=[], type=_parse_assignment,
-                     metavar="NAME=VALUE", help="override a notebook parameter (repeatable)")
+    run.add_argument(
+        "--as-of",
+        help="last date of data to use (YYYY-MM-DD); default: the last date in the flow data",
+    )
+    run.add_argument(
+        "-p",
+        "--parameter",
+        action="append",
+        default=[],
+        type=_parse_assignment,
+        metavar="NAME=VALUE",
+        help="override a notebook parameter (repeatable)",
+    )
     run.add_argument("--show-code", action="store_true", help="keep code cells in the pages")
-    run.add_argument("--project-dir", type=lambda d: ProjectLayout(Path(d).resolve()), default=DEFAULT_LAYOUT,
-                     metavar="DIR", help=argparse.SUPPRESS)
+    run.add_argument(
+        "--project-dir",
+        type=lambda d: ProjectLayout(Path(d).resolve()),
+        default=DEFAULT_LAYOUT,
+        metavar="DIR",
+        help=argparse.SUPPRESS,
+    )
     return parser
 
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import pandas as pd
 
+PUBLISHED_FILE_MODE = 0o644
+
 
 def _write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
     path = Path(path)
@@ -19,6 +21,7 @@ def _write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
     os.close(handle)
     try:
         write(Path(temporary))
+        os.chmod(temporary, PUBLISHED_FILE_MODE)  # mkstemp makes it private; outputs are shared
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -79,9 +79,11 @@ def validate(
     except pa.errors.SchemaErrors as errors:
         cases = errors.failure_cases.drop_duplicates(subset=["column", "check", "index"])
         # A failed coercion is also reported as a failed dtype check: say it once.
-        cases = cases[~cases["check"].astype(str).str.startswith("dtype(")] if (
-            cases["check"].astype(str).str.startswith("coerce_dtype").any()
-        ) else cases
+        cases = (
+            cases[~cases["check"].astype(str).str.startswith("dtype(")]
+            if (cases["check"].astype(str).str.startswith("coerce_dtype").any())
+            else cases
+        )
         problems = [_describe_failure(case, line_offset) for _, case in cases.iterrows()]
         raise InvalidDataError(path, problems) from None
 
@@ -129,7 +131,9 @@ def user_fund_files(raw_dir: str | Path) -> list[Path]:
         directory = Path(raw_dir) / folder
         if directory.is_dir():
             found += sorted(
-                p for p in directory.iterdir() if p.is_file() and not p.name.startswith((".", "README"))
+                p
+                for p in directory.iterdir()
+                if p.is_file() and not p.name.startswith((".", "README"))
             )
     return found
 

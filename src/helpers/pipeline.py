@@ -8,6 +8,7 @@ cell before any kernel starts.
 from __future__ import annotations
 
 import ast
+import contextlib
 import datetime as dt
 import graphlib
 from dataclasses import dataclass, field
@@ -105,10 +106,8 @@ def validate_iso_date(value: str, name: str = "as_of") -> str:
 def convert_to_default_type(name: str, value: Any, default: Any) -> Any:
     """Convert a command-line value to the type of the notebook's default, or refuse it."""
     if isinstance(value, str) and not isinstance(default, str):
-        try:
+        with contextlib.suppress(yaml.YAMLError):
             value = yaml.safe_load(value)
-        except yaml.YAMLError:
-            pass
     if default is None or isinstance(value, type(default)):
         return value
     if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):

@@ -36,12 +36,28 @@ def mark_sample(figure: Figure, sample: bool) -> Figure:
     """Stamp 'sample data (synthetic)' across a chart built from the synthetic sample."""
     if sample:
         figure.text(
-            0.5, 0.5, SAMPLE_MARK.upper(), transform=figure.transFigure, fontsize=28,
-            color="#d4a72c", alpha=0.35, ha="center", va="center", rotation=18, weight="bold",
+            0.5,
+            0.5,
+            SAMPLE_MARK.upper(),
+            transform=figure.transFigure,
+            fontsize=28,
+            color="#d4a72c",
+            alpha=0.35,
+            ha="center",
+            va="center",
+            rotation=18,
+            weight="bold",
         )
         figure.text(
-            0.99, 0.01, SAMPLE_MARK, transform=figure.transFigure, fontsize=10,
-            color="#7d4e00", ha="right", va="bottom", weight="bold",
+            0.99,
+            0.01,
+            SAMPLE_MARK,
+            transform=figure.transFigure,
+            fontsize=10,
+            color="#7d4e00",
+            ha="right",
+            va="bottom",
+            weight="bold",
         )
     return figure
 
@@ -73,14 +89,20 @@ def cumulative_with_events(
     """Cumulative flows per cohort over time, with each dated event marked and labelled."""
     figure, axis = plt.subplots(figsize=(11, 5.5))
     for cohort in cumulative.columns:
-        axis.plot(cumulative.index, cumulative[cohort], label=cohort, linewidth=2,
-                  color=COHORT_COLOURS.get(cohort))
+        axis.plot(
+            cumulative.index,
+            cumulative[cohort],
+            label=cohort,
+            linewidth=2,
+            color=COHORT_COLOURS.get(cohort),
+        )
     axis.axhline(0, color="#1f2328", linewidth=0.8)
     top = axis.get_ylim()[1]
     for number, (_, event) in enumerate(events.iterrows(), start=1):
         axis.axvline(event["date"], color="#6e7781", linewidth=0.7, linestyle=":")
-        axis.text(event["date"], top, str(number), fontsize=8, ha="center", va="bottom",
-                  color="#1f2328")
+        axis.text(
+            event["date"], top, str(number), fontsize=8, ha="center", va="bottom", color="#1f2328"
+        )
     usd_bn_axis(axis)
     axis.xaxis.set_major_formatter(mdates.DateFormatter("%b"))
     axis.legend(loc="upper left")
@@ -95,8 +117,17 @@ def heatmap_flows(by_month: pd.DataFrame, title: str, sample: bool) -> Figure:
     data.columns = [c.strftime("%b") for c in data.columns]
     figure, axis = plt.subplots(figsize=(11, 0.55 * len(data) + 1.8))
     limit = max(abs(data.min().min()), abs(data.max().max()))
-    sns.heatmap(data, ax=axis, cmap="RdYlGn", center=0, vmin=-limit, vmax=limit, annot=True,
-                fmt="+.2f", cbar_kws={"label": "US$ bn"})
+    sns.heatmap(
+        data,
+        ax=axis,
+        cmap="RdYlGn",
+        center=0,
+        vmin=-limit,
+        vmax=limit,
+        annot=True,
+        fmt="+.2f",
+        cbar_kws={"label": "US$ bn"},
+    )
     axis.set_ylabel("")
     axis.set_title(title)
     figure.tight_layout()
@@ -108,9 +139,12 @@ def proportions_with_intervals(table: pd.DataFrame, title: str) -> Figure:
     figure, axis = plt.subplots(figsize=(9, 0.6 * len(table) + 1.6))
     y = range(len(table))
     axis.errorbar(
-        table["share_pct"], list(y),
+        table["share_pct"],
+        list(y),
         xerr=[table["share_pct"] - table["ci_low_pct"], table["ci_high_pct"] - table["share_pct"]],
-        fmt="o", color="#0969da", capsize=4,
+        fmt="o",
+        color="#0969da",
+        capsize=4,
     )
     axis.set_yticks(list(y), table["label"])
     axis.set_xlim(0, 100)

@@ -66,9 +66,7 @@ def default_as_of(layout: ProjectLayout) -> str:
 
 
 def _describe_notebook_error(step_name: str, error: PapermillExecutionError) -> str:
-    failing_line = next(
-        (line for line in reversed(error.source.splitlines()) if line.strip()), ""
-    )
+    failing_line = next((line for line in reversed(error.source.splitlines()) if line.strip()), "")
     return (
         f"{step_name}: cell {error.cell_index} (execution count {error.exec_count}) raised "
         f"{error.ename}: {error.evalue}\n  last line of the cell: {failing_line.strip()}"
@@ -138,7 +136,10 @@ def run_pipeline(
                 saved = staging / f"{step.name}.ipynb"
                 if saved.exists():
                     report.render_notebook_html(
-                        saved, saved.with_suffix(".html"), step.title, parameters[step.name],
+                        saved,
+                        saved.with_suffix(".html"),
+                        step.title,
+                        parameters[step.name],
                         show_code=True,
                     )
                 failed = _keep_failed_run(staging, layout, as_of)
@@ -155,7 +156,10 @@ def run_pipeline(
                 ) from None
             seconds = time.perf_counter() - clock
             report.render_notebook_html(
-                executed, executed.with_suffix(".html"), step.title, parameters[step.name],
+                executed,
+                executed.with_suffix(".html"),
+                step.title,
+                parameters[step.name],
                 show_code=show_code,
             )
             results.append(

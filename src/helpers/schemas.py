@@ -122,8 +122,9 @@ RAW_SCHEMAS: dict[str, pa.DataFrameSchema] = {
         },
         unique=["edition"],
         checks=pa.Check(
-            lambda df: df["respondents_total"]
-            == df["sovereign_wealth_funds"] + df["central_banks"],
+            lambda df: (
+                df["respondents_total"] == df["sovereign_wealth_funds"] + df["central_banks"]
+            ),
             element_wise=False,
             error="respondents_total is not sovereign_wealth_funds + central_banks",
         ),
