@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -136,8 +138,9 @@ def heatmap_flows(by_month: pd.DataFrame, title: str, sample: bool) -> Figure:
 
 def proportions_with_intervals(table: pd.DataFrame, title: str) -> Figure:
     """Point estimates (percent) with interval whiskers; rows labelled by `label`."""
-    figure, axis = plt.subplots(figsize=(9, 0.6 * len(table) + 1.6))
+    figure, axis = plt.subplots(figsize=(11, 0.62 * len(table) + 1.6))
     y = range(len(table))
+    labels = [textwrap.fill(label, 55) for label in table["label"]]
     axis.errorbar(
         table["share_pct"],
         list(y),
@@ -146,7 +149,7 @@ def proportions_with_intervals(table: pd.DataFrame, title: str) -> Figure:
         color="#0969da",
         capsize=4,
     )
-    axis.set_yticks(list(y), table["label"])
+    axis.set_yticks(list(y), labels, fontsize=9)
     axis.set_xlim(0, 100)
     axis.set_xlabel("% of respondents (95% Wilson interval)")
     axis.invert_yaxis()

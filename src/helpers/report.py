@@ -31,8 +31,8 @@ def _page_header_cell(title: str, parameters: dict[str, Any], run_index: str, si
         run_index=run_index,
         site_index=site_index,
     )
-    # A raw cell with an HTML mime type passes through nbconvert untouched.
-    return nbformat.v4.new_raw_cell(header, metadata={"format": "text/html"})
+    # nbconvert sanitises raw cells; a markdown cell passes the (already escaped) HTML through.
+    return nbformat.v4.new_markdown_cell(header)
 
 
 def render_notebook_html(

@@ -36,17 +36,19 @@ def sample_banner(flows_source: str) -> None:
 
 
 def say(text: str) -> None:
-    """Show a sentence built from computed numbers (Markdown)."""
-    display(Markdown(text))
+    """Show a sentence built from computed numbers (Markdown; '$' is a currency sign, not math)."""
+    display(Markdown(text.replace("$", r"\$")))
 
 
 def table(frame: pd.DataFrame, caption: str, sample: bool = False, formats=None):
     """A captioned table; the caption carries the sample mark when the data are synthetic."""
     if sample:
         caption = f"{caption} ({SAMPLE_MARK.upper()})"
-    styler = frame.style.set_caption(html.escape(caption))
-    if formats:
-        styler = styler.format(formats, na_rep="")
+    dates = {
+        c: "{:%Y-%m-%d}" for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])
+    }
+    styler = frame.style.set_caption(html.escape(caption)).format(na_rep="", precision=2)
+    styler = styler.format({**dates, **(formats or {})}, na_rep="")
     return styler.set_table_styles(
         [{"selector": "caption", "props": "caption-side: top; font-weight: 600; text-align: left"}]
     )
