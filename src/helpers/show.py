@@ -44,11 +44,11 @@ def table(frame: pd.DataFrame, caption: str, sample: bool = False, formats=None)
     """A captioned table; the caption carries the sample mark when the data are synthetic."""
     if sample:
         caption = f"{caption} ({SAMPLE_MARK.upper()})"
-    dates = {
-        c: "{:%Y-%m-%d}" for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])
-    }
+    is_date = pd.api.types.is_datetime64_any_dtype
+    chosen = {c: "{:%Y-%m-%d}" for c in frame.columns if is_date(frame[c])} | (formats or {})
     styler = frame.style.set_caption(html.escape(caption)).format(na_rep="", precision=2)
-    styler = styler.format({**dates, **(formats or {})}, na_rep="")
+    if chosen:  # without `subset`, format() would reset the other columns' precision
+        styler = styler.format(chosen, subset=list(chosen), na_rep="")
     return styler.set_table_styles(
         [{"selector": "caption", "props": "caption-side: top; font-weight: 600; text-align: left"}]
     )
