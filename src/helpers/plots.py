@@ -113,6 +113,20 @@ def cumulative_with_events(
     return mark_sample(figure, sample)
 
 
+def net_assets_lines(daily: pd.DataFrame, title: str, sample: bool) -> Figure:
+    """Net assets per ETF over time: jumps here point at data problems or large flows."""
+    figure, axis = plt.subplots(figsize=(11, 4.8))
+    for ticker, rows in daily.groupby("ticker"):
+        axis.plot(rows["date"], rows["net_assets_usd"], label=ticker, linewidth=1.6)
+    axis.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v / 1e9:.0f}"))
+    axis.set_ylabel("US$ bn")
+    axis.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
+    axis.legend(loc="upper left", ncols=5)
+    axis.set_title(title)
+    figure.tight_layout()
+    return mark_sample(figure, sample)
+
+
 def heatmap_flows(by_month: pd.DataFrame, title: str, sample: bool) -> Figure:
     """Heat map of flows (US$ bn): rows tickers, columns months."""
     data = by_month.T / 1e9
