@@ -149,3 +149,23 @@ def test_unknown_parameter_is_refused_before_any_notebook_runs(tmp_path):
     assert "tolerance_pct" in result.stderr
     assert "running" not in result.stderr
     assert not (project / "data" / "processed").exists()
+
+
+def test_a_second_run_while_one_holds_the_lock_exits_in_progress(tmp_path):
+    project = copy_project(tmp_path / "project")
+    (project / "reports").mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import filelock, sys, time; lock = filelock.FileLock(sys.argv[1]); lock.acquire();"
+         " print('held', flush=True); time.sleep(60)",
+         str(project / "reports" / ".run.lock")],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        result = run(project)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.returncode == ExitCode.IN_PROGRESS
+    assert "another run holds" in result.stderr

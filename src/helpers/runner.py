@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import filelock
 import papermill
 from papermill.exceptions import PapermillExecutionError
 
@@ -27,6 +28,7 @@ from helpers.paths import ProjectLayout
 from helpers.pipeline import Pipeline, load_pipeline, resolve_parameters, validate_iso_date
 
 FAILED_FOLDER = "_failed"
+LOCK_FILE = ".run.lock"
 
 
 class ExitCode(enum.IntEnum):
@@ -110,8 +112,30 @@ def run_pipeline(
     overrides: dict[str, Any] | None = None,
     show_code: bool = False,
     log: Callable[[str], None] = print,
+    lock_timeout: float = 0,
 ) -> Path:
-    """Run every notebook in order and publish reports/<as_of>/; returns that folder."""
+    """Run every notebook in order and publish reports/<as_of>/; returns that folder.
+
+    One run at a time per project: the lock is an OS file lock, so a lock left by a killed
+    process is free again at once.
+    """
+    layout.reports_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with filelock.FileLock(layout.reports_dir / LOCK_FILE, timeout=lock_timeout):
+            return _run_locked(layout, as_of, overrides, show_code, log)
+    except filelock.Timeout:
+        raise RunFailed(
+            ExitCode.IN_PROGRESS, f"another run holds {layout.reports_dir / LOCK_FILE}"
+        ) from None
+
+
+def _run_locked(
+    layout: ProjectLayout,
+    as_of: str | None,
+    overrides: dict[str, Any] | None,
+    show_code: bool,
+    log: Callable[[str], None],
+) -> Path:
     pipeline: Pipeline = load_pipeline(layout)
     try:
         as_of = validate_iso_date(as_of) if as_of else default_as_of(layout)
@@ -121,7 +145,6 @@ def run_pipeline(
     except InvalidDataError as error:
         raise RunFailed(ExitCode.INVALID_DATA, f"invalid data:\n{error}") from None
 
-    layout.reports_dir.mkdir(parents=True, exist_ok=True)
     staging = layout.reports_dir / f".staging-{as_of}-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
     started = _now()
