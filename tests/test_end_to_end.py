@@ -30,7 +30,9 @@ def copy_project(target: Path) -> Path:
 def run(project: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "helpers.cli", "run", "--project-dir", str(project), *args],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
@@ -155,11 +157,15 @@ def test_a_second_run_while_one_holds_the_lock_exits_in_progress(tmp_path):
     project = copy_project(tmp_path / "project")
     (project / "reports").mkdir()
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import filelock, sys, time; lock = filelock.FileLock(sys.argv[1]); lock.acquire();"
-         " print('held', flush=True); time.sleep(60)",
-         str(project / "reports" / ".run.lock")],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import filelock, sys, time; lock = filelock.FileLock(sys.argv[1]); lock.acquire();"
+            " print('held', flush=True); time.sleep(60)",
+            str(project / "reports" / ".run.lock"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "held"

@@ -74,10 +74,25 @@ def test_environment_yml_pip_section_resolves_to_the_locked_project(tmp_path: Pa
     requirements.write_text("\n".join(_environment_pip_lines()) + "\n")
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--dry-run", "--no-deps", "--no-index",
-             "--no-build-isolation", "--quiet", "--report", str(tmp_path / "report.json"),
-             "-r", str(requirements)],
-            cwd=ROOT, capture_output=True, text=True, timeout=300,
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--dry-run",
+                "--no-deps",
+                "--no-index",
+                "--no-build-isolation",
+                "--quiet",
+                "--report",
+                str(tmp_path / "report.json"),
+                "-r",
+                str(requirements),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
     finally:
         requirements.unlink()

@@ -108,7 +108,9 @@ def convert_to_default_type(name: str, value: Any, default: Any) -> Any:
     if isinstance(value, str) and not isinstance(default, str):
         with contextlib.suppress(yaml.YAMLError):
             value = yaml.safe_load(value)
-    if default is None or isinstance(value, type(default)):
+    if default is None or (
+        isinstance(value, type(default)) and isinstance(value, bool) == isinstance(default, bool)
+    ):
         return value
     if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
@@ -128,6 +130,9 @@ def resolve_parameters(
     Refuses (InvalidParameterError) an override no notebook declares, a value of the wrong type,
     and a parameter in pipeline.yaml that its notebook does not declare.
     """
+    if "as_of" in overrides:
+        # The runner names the report folder after its as_of: one value, set with --as-of.
+        raise InvalidParameterError("parameter 'as_of' is set with --as-of, not as an override")
     declared = {step.name: notebook_parameters(step.path) for step in pipeline.steps}
     known = sorted({name for params in declared.values() for name in params})
     unknown = sorted(set(overrides) - set(known))
