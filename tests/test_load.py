@@ -16,7 +16,7 @@ import pytest
 
 from helpers import load
 from helpers.errors import InvalidDataError
-from helpers.paths import DEFAULT_LAYOUT
+from helpers.paths import DEFAULT_LAYOUT, RAW_FILES
 
 RAW_DIR = DEFAULT_LAYOUT.raw_dir
 RAW_TABLES = {
@@ -27,6 +27,12 @@ RAW_TABLES = {
     "survey_figures": "survey_figures.csv",
     "events": "events.csv",
 }
+
+
+def test_raw_file_names_are_the_documented_ones():
+    assert RAW_FILES == RAW_TABLES
+
+
 FUND_HEADER = ["date", "ticker", "nav", "shares_outstanding", "is_synthetic", "source"]
 
 
