@@ -16,7 +16,8 @@ import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
 
-SAMPLE_MARK = "sample data (synthetic)"
+from helpers.show import SAMPLE_MARK
+
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("helpers", "templates"),
     autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
