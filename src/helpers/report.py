@@ -63,14 +63,16 @@ def render_notebook_html(
     return html_path
 
 
-def render_run_index(report_dir: Path, run: dict[str, Any], headline: dict[str, Any]) -> Path:
-    """reports/<as_of>/index.html: the run's pages and headline figures."""
-    page = _TEMPLATES.get_template("run_index.html.j2").render(
-        run=run, headline=headline, sample_mark=SAMPLE_MARK
-    )
-    target = report_dir / "index.html"
+def _write_page(template: str, target: Path, **context: Any) -> Path:
+    """Render an index template (with the sample mark's wording) to `target`."""
+    page = _TEMPLATES.get_template(template).render(sample_mark=SAMPLE_MARK, **context)
     target.write_text(page, encoding="utf-8")
     return target
+
+
+def render_run_index(report_dir: Path, run: dict[str, Any], headline: dict[str, Any]) -> Path:
+    """reports/<as_of>/index.html: the run's pages and headline figures."""
+    return _write_page("run_index.html.j2", report_dir / "index.html", run=run, headline=headline)
 
 
 def read_published_runs(reports_dir: Path) -> list[dict[str, Any]]:
@@ -91,9 +93,9 @@ def read_published_runs(reports_dir: Path) -> list[dict[str, Any]]:
 
 def render_site_index(reports_dir: Path, title: str) -> Path:
     """reports/index.html: every published run, newest first."""
-    page = _TEMPLATES.get_template("site_index.html.j2").render(
-        title=title, runs=read_published_runs(reports_dir), sample_mark=SAMPLE_MARK
+    return _write_page(
+        "site_index.html.j2",
+        reports_dir / "index.html",
+        title=title,
+        runs=read_published_runs(reports_dir),
     )
-    target = reports_dir / "index.html"
-    target.write_text(page, encoding="utf-8")
-    return target

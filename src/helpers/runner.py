@@ -75,8 +75,7 @@ def _describe_notebook_error(step_name: str, error: PapermillExecutionError) -> 
     )
 
 
-def _execute_step(step, parameters: dict[str, Any], staging: Path, layout: ProjectLayout):
-    output = staging / f"{step.name}.ipynb"
+def _execute_step(step, parameters: dict[str, Any], output: Path, layout: ProjectLayout) -> None:
     papermill.execute_notebook(
         str(step.path),
         str(output),
@@ -85,7 +84,6 @@ def _execute_step(step, parameters: dict[str, Any], staging: Path, layout: Proje
         progress_bar=False,
         request_save_on_cell_execute=False,
     )
-    return output
 
 
 def _publish(staging: Path, target: Path) -> None:
@@ -153,14 +151,14 @@ def _run_locked(
         for step in pipeline.steps:
             log(f"{step.name}: running")
             clock = time.perf_counter()
+            executed = staging / f"{step.name}.ipynb"
             try:
-                executed = _execute_step(step, parameters[step.name], staging, layout)
+                _execute_step(step, parameters[step.name], executed, layout)
             except PapermillExecutionError as error:
-                saved = staging / f"{step.name}.ipynb"
-                if saved.exists():
+                if executed.exists():
                     report.render_notebook_html(
-                        saved,
-                        saved.with_suffix(".html"),
+                        executed,
+                        executed.with_suffix(".html"),
                         step.title,
                         parameters[step.name],
                         show_code=True,
