@@ -4,7 +4,7 @@ Reads the reported flow figures (data/raw/reported_flows.csv), builds the seeded
 `helpers.sample.make_sample_fund_history`, writes it, and prints how closely the flows derived
 from the written file reproduce each reported figure.
 
-    python scripts/make_sample_fund_history.py [--seed 2025] [--start 2024-12-31] [--end 2025-12-31]
+    python scripts/make_sample_fund_history.py [--seed 2025] [--start 2024-10-31] [--end 2025-12-31]
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pandas as pd
 from helpers.flows import derive_daily_flows, reconcile_reported_flows
 from helpers.load import read_reported_flows, read_sample_fund_history
 from helpers.paths import DEFAULT_LAYOUT, SAMPLE_FUND_HISTORY, raw_path
-from helpers.sample import make_sample_fund_history
+from helpers.sample import SAMPLE_END, SAMPLE_START, make_sample_fund_history
 
 
 def write_sample_csv(history: pd.DataFrame, path: Path) -> None:
@@ -50,8 +50,8 @@ def calibration_table(history: pd.DataFrame, reported: pd.DataFrame) -> pd.DataF
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=2025)
-    parser.add_argument("--start", default="2024-12-31")
-    parser.add_argument("--end", default="2025-12-31")
+    parser.add_argument("--start", default=SAMPLE_START)
+    parser.add_argument("--end", default=SAMPLE_END)
     parser.add_argument("--raw-dir", type=Path, default=DEFAULT_LAYOUT.raw_dir)
     args = parser.parse_args(argv)
 

@@ -63,7 +63,7 @@ def reconciled(history, reported) -> pd.DataFrame:
 
 CALIBRATED = {
     "ytd_kweb", "ytd_cqqq", "ytd_mchi", "ytd_fxi", "ytd_ashr",
-    "week_fxi", "week_kweb", "week_ashr", "apr_four", "may_1_15_four",
+    "week_fxi", "week_kweb", "week_ashr", "apr_four", "may_1_15_four", "nov_2024_four",
 }  # fmt: skip
 
 
@@ -94,7 +94,16 @@ def test_kweb_week_bound_holds_with_margin(reconciled):
     assert row["computed_usd"] == pytest.approx(-1.05e9, rel=1e-5)  # 5% beyond "more than $1bn out"
 
 
-def test_figures_outside_the_sample_are_not_computable(reconciled):
+def test_figures_outside_the_sample_are_not_computable(reported, history):
+    assert (
+        calibration_targets(reported, start="2024-12-31")["figure_id"]
+        .tolist()
+        .count("nov_2024_four")
+        == 0
+    )
+    late_start = history[history["date"] >= pd.Timestamp("2024-12-31")]
+    reconciled = reconcile_reported_flows(derive_daily_flows(late_start), reported)
+    reconciled = reconciled.set_index("figure_id")
     assert reconciled.loc["week_all_china_etfs", "status"] == "not computable: tickers not listed"
     assert reconciled.loc["nov_2024_four", "status"] == (
         "not computable: period outside data (data from 2024-12-31 to 2025-12-31)"
@@ -124,19 +133,28 @@ def test_shares_are_positive_integers(history):
 
 def test_only_nyse_sessions(history):
     assert history["ticker"].value_counts().to_dict() == {
-        t: 251 for t in ("KWEB", "CQQQ", "MCHI", "FXI", "ASHR")
-    }  # 2024-12-31 plus the 250 NYSE sessions of 2025
+        t: 292 for t in ("KWEB", "CQQQ", "MCHI", "FXI", "ASHR")
+    }  # 2024-10-31, the 20 + 21 NYSE sessions of November and December 2024, and 250 of 2025
     dates = pd.DatetimeIndex(history["date"].unique())
-    assert dates.min() == pd.Timestamp("2024-12-31")
+    assert dates.min() == pd.Timestamp("2024-10-31")
     assert dates.max() == pd.Timestamp("2025-12-31")
     assert (dates.day_of_week < 5).all()
-    closed = ["2025-01-01", "2025-01-09", "2025-01-20", "2025-04-18", "2025-07-04", "2025-12-25"]
+    closed = [
+        "2024-11-28",
+        "2024-12-25",
+        "2025-01-01",
+        "2025-01-09",
+        "2025-01-20",
+        "2025-04-18",
+        "2025-07-04",
+        "2025-12-25",
+    ]
     assert not dates.isin(pd.to_datetime(closed)).any()
     assert not history.duplicated(["date", "ticker"]).any()
 
 
 def test_starting_net_assets_near_snapshots(history):
-    first = history[history["date"] == pd.Timestamp("2024-12-31")].set_index("ticker")
+    first = history[history["date"] == pd.Timestamp("2024-10-31")].set_index("ticker")
     net_assets = first["nav"] * first["shares_outstanding"]
     expected = {"KWEB": 7.0e9, "FXI": 8.0e9, "MCHI": 5.5e9, "ASHR": 2.9e9, "CQQQ": 0.9e9}
     for ticker, amount in expected.items():
@@ -168,7 +186,7 @@ def test_shares_reaching_zero_raise_a_clear_error(reported, monkeypatch):
 
 def test_no_figures_gives_uncalibrated_noise(reported):
     history = make_sample_fund_history(reported.iloc[0:0], seed=2025)
-    assert len(history) == 5 * 251
+    assert len(history) == 5 * 292
 
 
 def test_committed_sample_is_up_to_date():

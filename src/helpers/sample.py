@@ -19,15 +19,14 @@ Everything is deterministic for a given seed.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
-import exchange_calendars as xcals
 import numpy as np
 import pandas as pd
 
+from helpers.market_calendar import trading_sessions
+
 SAMPLE_SCRIPT = "scripts/make_sample_fund_history.py"
-CALENDAR = "XNYS"
 
 
 @dataclass(frozen=True)
@@ -65,6 +64,11 @@ SAMPLE_EVENT_FLOWS: tuple[tuple[str, str, float], ...] = (
     *(("FXI", day, -1.2e8) for day in ("2025-01-30", "2025-01-31")),
 )
 
+# The sample's first and last day: from the close of October 2024 (so the November 2024 figure can be
+# recomputed) to the end of 2025.
+SAMPLE_START = "2024-10-31"
+SAMPLE_END = "2025-12-31"
+
 # An at_most / at_least figure is calibrated to a target 5% beyond its bound.
 BOUND_MARGIN = 0.05
 
@@ -72,16 +76,6 @@ BOUND_MARGIN = 0.05
 def sample_source(seed: int) -> str:
     """The `source` text of every row of the sample."""
     return f"sample data (synthetic): {SAMPLE_SCRIPT}, seed {seed}"
-
-
-def trading_sessions(start, end) -> pd.DatetimeIndex:
-    """NYSE trading days from `start` to `end`, both included."""
-    with warnings.catch_warnings():
-        # exchange_calendars 4.13 reads Series.values on tz-aware data, deprecated in pandas 3.1
-        warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
-        calendar = xcals.get_calendar(CALENDAR)
-    sessions = calendar.sessions_in_range(pd.Timestamp(start), pd.Timestamp(end))
-    return pd.DatetimeIndex(sessions.tz_localize(None) if sessions.tz else sessions, name="date")
 
 
 def _as_tuple(tickers) -> tuple[str, ...]:
@@ -93,7 +87,7 @@ def _as_tuple(tickers) -> tuple[str, ...]:
 
 
 def calibration_targets(
-    reported: pd.DataFrame, start="2024-12-31", end="2025-12-31"
+    reported: pd.DataFrame, start=SAMPLE_START, end=SAMPLE_END
 ) -> pd.DataFrame:
     """The reported figures the sample is calibrated to, with their `target_usd`.
 
@@ -181,7 +175,7 @@ def _minimum_norm_correction(f0: np.ndarray, a: np.ndarray, b: np.ndarray) -> np
 
 
 def make_sample_fund_history(
-    reported: pd.DataFrame, start="2024-12-31", end="2025-12-31", seed: int = 2025
+    reported: pd.DataFrame, start=SAMPLE_START, end=SAMPLE_END, seed: int = 2025
 ) -> pd.DataFrame:
     """Synthetic daily NAV and shares outstanding for the five core ETFs, calibrated to `reported`.
 
