@@ -6,11 +6,15 @@ import textwrap
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
 from helpers.show import SAMPLE_MARK
+
+USD_BN = plt.FuncFormatter(lambda v, _: f"{v / 1e9:+.2f}")
+PERCENT = plt.FuncFormatter(lambda v, _: f"{v:+.0f}%")
 
 COHORT_COLOURS = {
     "technology": "#1b7f5b",
@@ -65,20 +69,25 @@ def mark_sample(figure: Figure, sample: bool) -> Figure:
 
 
 def usd_bn_axis(axis) -> None:
-    axis.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v / 1e9:+.1f}"))
+    axis.yaxis.set_major_formatter(USD_BN)
     axis.set_ylabel("US$ bn")
 
 
 def bar_flows(
-    totals: pd.Series, title: str, sample: bool, colours: list[str] | None = None
+    totals: pd.Series,
+    title: str,
+    sample: bool,
+    colours: list[str] | None = None,
+    percent: bool = False,
 ) -> Figure:
-    """Horizontal bars of flows (US$) by ticker or cohort; inflows right, outflows left."""
+    """Horizontal bars of flows by ticker or cohort, in US$ (or in percent with `percent`);
+    inflows right, outflows left."""
     figure, axis = plt.subplots(figsize=(9, 0.5 * len(totals) + 1.6))
     colours = colours or ["#1b7f5b" if v >= 0 else "#b3412e" for v in totals]
     axis.barh(totals.index.astype(str), totals.values, color=colours)
     axis.axvline(0, color="#1f2328", linewidth=0.8)
-    axis.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v / 1e9:+.1f}"))
-    axis.set_xlabel("US$ bn")
+    axis.xaxis.set_major_formatter(PERCENT if percent else USD_BN)
+    axis.set_xlabel("% of starting net assets" if percent else "US$ bn")
     axis.invert_yaxis()
     axis.set_title(title)
     figure.tight_layout()
@@ -88,7 +97,8 @@ def bar_flows(
 def cumulative_with_events(
     cumulative: pd.DataFrame, events: pd.DataFrame, title: str, sample: bool
 ) -> Figure:
-    """Cumulative flows per cohort over time, with each dated event marked and labelled."""
+    """Cumulative flows per cohort over time, with each event marked on its trading day
+    (`session`, see market_calendar.align_events) and numbered in the order of `events`."""
     figure, axis = plt.subplots(figsize=(11, 5.5))
     for cohort in cumulative.columns:
         axis.plot(
@@ -101,10 +111,8 @@ def cumulative_with_events(
     axis.axhline(0, color="#1f2328", linewidth=0.8)
     top = axis.get_ylim()[1]
     for number, (_, event) in enumerate(events.iterrows(), start=1):
-        axis.axvline(event["date"], color="#6e7781", linewidth=0.7, linestyle=":")
-        axis.text(
-            event["date"], top, str(number), fontsize=8, ha="center", va="bottom", color="#1f2328"
-        )
+        axis.axvline(event["session"], color="#6e7781", linewidth=0.7, linestyle=":")
+        axis.text(event["session"], top, str(number), fontsize=8, ha="center", va="bottom")
     usd_bn_axis(axis)
     axis.xaxis.set_major_formatter(mdates.DateFormatter("%b"))
     axis.legend(loc="upper left")
@@ -116,7 +124,7 @@ def cumulative_with_events(
 def net_assets_lines(daily: pd.DataFrame, title: str, sample: bool) -> Figure:
     """Net assets per ETF over time: jumps here point at data problems or large flows."""
     figure, axis = plt.subplots(figsize=(11, 4.8))
-    for ticker, rows in daily.groupby("ticker"):
+    for ticker, rows in daily.dropna(subset=["net_assets_usd"]).groupby("ticker"):
         axis.plot(rows["date"], rows["net_assets_usd"], label=ticker, linewidth=1.6)
     axis.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v / 1e9:.0f}"))
     axis.set_ylabel("US$ bn")
@@ -170,3 +178,76 @@ def proportions_with_intervals(table: pd.DataFrame, title: str) -> Figure:
     axis.set_title(title)
     figure.tight_layout()
     return figure
+
+
+def cohort_period_bars(by_cohort: pd.DataFrame, title: str, sample: bool) -> Figure:
+    """One panel per cohort: net flow per period (rows of `by_cohort`) as bars."""
+    figure, axes = plt.subplots(
+        len(by_cohort.columns), 1, figsize=(11, 1.9 * len(by_cohort.columns) + 1), sharex=True
+    )
+    for axis, cohort in zip(np.atleast_1d(axes), by_cohort.columns, strict=True):
+        values = by_cohort[cohort].fillna(0.0)
+        axis.bar(values.index, values.values, width=5, color=COHORT_COLOURS.get(cohort, "#6e7781"))
+        axis.axhline(0, color="#1f2328", linewidth=0.8)
+        usd_bn_axis(axis)
+        axis.set_title(cohort, fontsize=10, loc="left")
+    axis.xaxis.set_major_formatter(mdates.DateFormatter("%b"))
+    figure.suptitle(title, x=0.01, ha="left", weight="bold")
+    figure.tight_layout()
+    return mark_sample(figure, sample)
+
+
+def event_window_bars(windows: pd.DataFrame, days: int, title: str, sample: bool) -> Figure:
+    """One panel per cohort: for each numbered event, flows in the window before and after."""
+    cohorts = list(dict.fromkeys(windows["cohort"]))
+    figure, axes = plt.subplots(
+        len(cohorts), 1, figsize=(11, 2.1 * len(cohorts) + 1), sharex=True, squeeze=False
+    )
+    for axis, cohort in zip(axes[:, 0], cohorts, strict=True):
+        rows = windows[windows["cohort"] == cohort]
+        x = np.arange(len(rows))
+        axis.bar(
+            x - 0.2, rows["before_usd"], width=0.4, color="#afb8c1", label=f"{days} days before"
+        )
+        axis.bar(
+            x + 0.2,
+            rows["after_usd"],
+            width=0.4,
+            color=COHORT_COLOURS.get(cohort, "#6e7781"),
+            label=f"day 0 and {days - 1} after",
+        )
+        axis.axhline(0, color="#1f2328", linewidth=0.8)
+        usd_bn_axis(axis)
+        axis.set_title(cohort, fontsize=10, loc="left")
+        axis.legend(loc="upper right", fontsize=8, ncols=2)
+        axis.set_xticks(x, rows["number"].astype(str))
+    axes[-1, 0].set_xlabel("event (numbered as in the events table)")
+    figure.suptitle(title, x=0.01, ha="left", weight="bold")
+    figure.tight_layout()
+    return mark_sample(figure, sample)
+
+
+def flow_return_scatter(pairs: pd.DataFrame, cohorts, title: str, sample: bool) -> Figure:
+    """One panel per cohort: each ETF-period's flow (% of net assets) against the previous
+    period's NAV return, with a least-squares line and its 95% band."""
+    figure, axes = plt.subplots(1, len(cohorts), figsize=(11, 4), sharey=True, squeeze=False)
+    for axis, cohort in zip(axes[0], cohorts, strict=True):
+        chosen = pairs[pairs["ticker"].isin(cohorts[cohort])]
+        if len(chosen) >= 2:
+            sns.regplot(
+                data=chosen,
+                x="previous_return_pct",
+                y="flow_pct_of_assets",
+                ax=axis,
+                color=COHORT_COLOURS.get(cohort, "#6e7781"),
+                scatter_kws={"s": 12, "alpha": 0.6},
+            )
+        axis.axhline(0, color="#1f2328", linewidth=0.6)
+        axis.axvline(0, color="#1f2328", linewidth=0.6)
+        axis.set_title(cohort, fontsize=10, loc="left")
+        axis.set_xlabel("previous period's NAV return (%)")
+        axis.set_ylabel("")
+    axes[0, 0].set_ylabel("flow (% of net assets)")
+    figure.suptitle(title, x=0.01, ha="left", weight="bold")
+    figure.tight_layout()
+    return mark_sample(figure, sample)

@@ -45,10 +45,13 @@ def table(frame: pd.DataFrame, caption: str, sample: bool = False, formats=None)
     if sample:
         caption = f"{caption} ({SAMPLE_MARK.upper()})"
     is_date = pd.api.types.is_datetime64_any_dtype
-    chosen = {c: "{:%Y-%m-%d}" for c in frame.columns if is_date(frame[c])} | (formats or {})
+    dates = [c for c in frame.columns if is_date(frame[c])]
+    chosen = dict.fromkeys(dates, "{:%Y-%m-%d}") | (formats or {})
     styler = frame.style.set_caption(html.escape(caption)).format(na_rep="", precision=2)
     if chosen:  # without `subset`, format() would reset the other columns' precision
         styler = styler.format(chosen, subset=list(chosen), na_rep="")
+    if dates:
+        styler = styler.set_properties(subset=dates, **{"white-space": "nowrap"})
     return styler.set_table_styles(
         [{"selector": "caption", "props": "caption-side: top; font-weight: 600; text-align: left"}]
     )

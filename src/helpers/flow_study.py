@@ -1,0 +1,255 @@
+"""The questions a fund-flows analyst asks of daily flows, beyond the sums in helpers.flows.
+
+Organic growth (flows as a share of starting net assets), flows per week and month, flows around
+events, each fund's largest months and weeks, and whether flows chase the previous period's
+return. Every function takes the daily table of `helpers.flows.derive_daily_flows` (columns date,
+ticker, nav, net_assets_usd, flow_usd) and returns a new DataFrame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from helpers import market_calendar
+from helpers.errors import InvalidParameterError
+from helpers.flows import flows_by_period
+
+Cohorts = Mapping[str, Sequence[str]]
+
+WEEKLY = "W-FRI"  # weeks end on Friday, as weekly fund-flow reports do
+MONTHLY = "M"
+PERIOD_NAMES = {WEEKLY: "week", MONTHLY: "month"}
+
+
+def cohort_of(cohorts: Cohorts) -> dict[str, str]:
+    """ticker -> the cohort it belongs to."""
+    return {ticker: name for name, members in cohorts.items() for ticker in members}
+
+
+def sum_by_cohort(by_ticker: pd.DataFrame, cohorts: Cohorts) -> pd.DataFrame:
+    """Columns of tickers summed into columns of cohorts (a cohort with no data is all NaN)."""
+    return pd.DataFrame(
+        {
+            name: by_ticker.reindex(columns=list(members)).sum(axis=1, min_count=1)
+            for name, members in cohorts.items()
+        },
+        index=by_ticker.index,
+    ).rename_axis(columns="cohort")
+
+
+def organic_growth(daily: pd.DataFrame, cohorts: Cohorts, start, end) -> pd.DataFrame:
+    """Net flow from `start` to `end` as a percentage of net assets at the start, per ETF and
+    per cohort (the cohort's flows over its members' summed starting net assets).
+
+    Starting net assets are those at the close of the last trading day before `start`, the
+    day whose shares are the base of the first flow; for a fund that starts later, its first day.
+    Without net assets (ready-made flows) the percentage is NaN.
+    """
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    known = daily.dropna(subset=["net_assets_usd"])
+    before = known[known["date"] < start].groupby("ticker").tail(1)
+    later = known[(known["date"] >= start) & ~known["ticker"].isin(before["ticker"])]
+    base = pd.concat([before, later.groupby("ticker").head(1)]).set_index("ticker")
+    in_period = daily[daily["date"].between(start, end)]
+    per_etf = pd.DataFrame(
+        {
+            "start_date": base["date"],
+            "start_net_assets_usd": base["net_assets_usd"],
+            "flow_usd": in_period.groupby("ticker")["flow_usd"].sum(min_count=1),
+        }
+    ).rename_axis("group")
+    per_cohort = pd.DataFrame(
+        {
+            "start_date": [per_etf["start_date"].reindex(m).min() for m in cohorts.values()],
+            "start_net_assets_usd": [
+                per_etf["start_net_assets_usd"].reindex(m).sum(min_count=len(m))
+                for m in cohorts.values()
+            ],
+            "flow_usd": [per_etf["flow_usd"].reindex(m).sum(min_count=1) for m in cohorts.values()],
+        },
+        index=pd.Index(list(cohorts), name="group"),
+    )
+    table = pd.concat([per_etf.assign(kind="ETF"), per_cohort.assign(kind="cohort")])
+    table["organic_growth_pct"] = 100 * table["flow_usd"] / table["start_net_assets_usd"]
+    return table[["kind", "start_date", "start_net_assets_usd", "flow_usd", "organic_growth_pct"]]
+
+
+def flows_per_period(daily: pd.DataFrame, freq: str) -> pd.DataFrame:
+    """Net flow per week (`WEEKLY`, labelled by the Friday it ends on) or month (`MONTHLY`,
+    labelled by its first day); rows periods, columns tickers."""
+    if freq not in PERIOD_NAMES:
+        raise InvalidParameterError(f"freq must be {WEEKLY!r} or {MONTHLY!r}; got {freq!r}")
+    table = flows_by_period(daily, freq)
+    if freq == WEEKLY:
+        table.index = table.index + pd.Timedelta(days=6)
+        table.index.name = "week_ending"
+    else:
+        table.index.name = "month"
+    return table
+
+
+def _when_largest(flows: pd.DataFrame) -> pd.Series:
+    """Per column, the row label of its largest value (NaT where the column is all NaN)."""
+    return flows.apply(lambda column: column.idxmax() if column.notna().any() else pd.NaT)
+
+
+def largest_periods(daily: pd.DataFrame, freq: str) -> pd.DataFrame:
+    """Each ETF's largest inflow and largest outflow week or month, and their amounts (NaN where
+    the ETF had no inflow, or no outflow, period)."""
+    table = flows_per_period(daily, freq)
+    name = PERIOD_NAMES[freq]
+    inflows, outflows = table.where(table > 0), table.where(table < 0)
+    return pd.DataFrame(
+        {
+            f"largest_inflow_{name}": _when_largest(inflows),
+            "largest_inflow_usd": inflows.max(),
+            f"largest_outflow_{name}": _when_largest(-outflows),
+            "largest_outflow_usd": outflows.min(),
+        }
+    ).rename_axis("ticker")
+
+
+def top_periods(daily: pd.DataFrame, ticker: str, freq: str, count: int = 3) -> pd.DataFrame:
+    """A ticker's `count` largest inflow weeks or months, largest first, with their rank."""
+    flows = flows_per_period(daily, freq).get(ticker, pd.Series(dtype="float64")).dropna()
+    top = flows.nlargest(count).rename("flow_usd").reset_index()
+    top.insert(0, "rank", range(1, len(top) + 1))
+    return top
+
+
+def event_windows(
+    daily: pd.DataFrame, cohorts: Cohorts, events: pd.DataFrame, days: int
+) -> pd.DataFrame:
+    """Net flow per cohort in the `days` trading days before each event and from it on.
+
+    `events` has columns event and session (the trading day the event reached the market, from
+    market_calendar.align_events). Before: trading days -days..-1; after: day 0 (the session)
+    to days-1. Trading days come from the NYSE calendar, not from the rows present, so a gap in
+    the data leaves a window short: `missing_days` counts its trading days without a flow. A
+    window reaching outside the data is NaN.
+    """
+    if isinstance(days, bool) or not isinstance(days, (int, np.integer)) or days < 1:
+        raise InvalidParameterError(f"the event window must be a positive integer; got {days!r}")
+    flowing = daily.dropna(subset=["flow_usd"])
+    sessions = market_calendar.trading_sessions(flowing["date"].min(), flowing["date"].max())
+    per_day = sum_by_cohort(
+        flowing.pivot_table(index="date", columns="ticker", values="flow_usd", aggfunc="sum"),
+        cohorts,
+    ).reindex(sessions)
+    rows = []
+    for number, event in enumerate(events.itertuples(index=False), start=1):
+        at = sessions.searchsorted(event.session)
+        if not sessions[0] <= event.session <= sessions[-1]:
+            at = -len(sessions)  # an event outside the data: both windows fall outside too
+        windows = {"before": (at - days, at), "after": (at, at + days)}
+        for cohort in per_day.columns:
+            row = {"number": number, "event": event.event, "session": event.session}
+            row["cohort"] = cohort
+            missing = 0
+            for side, (first, stop) in windows.items():
+                if not 0 <= first < stop <= len(sessions):
+                    row[f"{side}_usd"] = np.nan
+                    continue
+                values = per_day[cohort].iloc[first:stop]
+                row[f"{side}_usd"] = values.sum(min_count=1)
+                missing += int(values.isna().sum())
+            row["change_usd"] = row["after_usd"] - row["before_usd"]
+            row["missing_days"] = missing
+            rows.append(row)
+    columns = ["number", "event", "session", "cohort", "before_usd", "after_usd", "change_usd"]
+    return pd.DataFrame(rows, columns=[*columns, "missing_days"])
+
+
+def flows_and_previous_return(daily: pd.DataFrame, freq: str) -> pd.DataFrame:
+    """Per ETF and period: the flow as % of net assets at the start of the period, and the NAV
+    return of the previous period (price return: distributions are not added back).
+
+    A period's start is the close of the previous period's last day; the first period of each
+    ETF (no previous close) and the second (no previous return) are dropped.
+    """
+    priced = daily.dropna(subset=["nav", "net_assets_usd"])
+    freq_of_period = {WEEKLY: WEEKLY, MONTHLY: MONTHLY}[freq]
+    period = priced["date"].dt.to_period(freq_of_period).rename("period")
+    grouped = priced.groupby(["ticker", period])
+    table = pd.DataFrame(
+        {
+            "flow_usd": grouped["flow_usd"].sum(min_count=1),
+            "close_nav": grouped["nav"].last(),
+            "close_net_assets_usd": grouped["net_assets_usd"].last(),
+        }
+    )
+    by_ticker = table.groupby(level="ticker")
+    opening_assets = by_ticker["close_net_assets_usd"].shift()
+    table["flow_pct_of_assets"] = 100 * table["flow_usd"] / opening_assets
+    table["return_pct"] = 100 * by_ticker["close_nav"].pct_change()
+    table["previous_return_pct"] = table.groupby(level="ticker")["return_pct"].shift()
+    return table.dropna(subset=["flow_pct_of_assets", "previous_return_pct"]).reset_index()
+
+
+def performance_chasing(
+    daily: pd.DataFrame, cohorts: Cohorts, freq: str = WEEKLY, confidence: float = 0.95
+) -> pd.DataFrame:
+    """Per cohort, Pearson's correlation between an ETF's flow (% of its net assets) and its
+    previous period's NAV return, pooling the cohort's ETF-periods; with a `confidence` interval
+    (Fisher's z, from scipy) and the two-sided p-value. NaN where fewer than 4 pairs exist."""
+    pairs = flows_and_previous_return(daily, freq)
+    pairs["cohort"] = pairs["ticker"].map(cohort_of(cohorts))
+    rows = []
+    for cohort in cohorts:
+        chosen = pairs[pairs["cohort"] == cohort]
+        row = {"cohort": cohort, "pairs": len(chosen), "r": np.nan}
+        row |= {"ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan}
+        if len(chosen) >= 4:
+            result = stats.pearsonr(chosen["previous_return_pct"], chosen["flow_pct_of_assets"])
+            interval = result.confidence_interval(confidence_level=confidence)
+            row |= {"r": result.statistic, "ci_low": interval.low, "ci_high": interval.high}
+            row["p_value"] = result.pvalue
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("cohort")
+
+
+def describe_correlation(row: pd.Series, confidence: float) -> str:
+    """One sentence on a cohort's flow-return correlation, for the page."""
+    if pd.isna(row["r"]):
+        return f"too few periods ({int(row['pairs'])}) to estimate a correlation"
+    excludes_zero = row["ci_low"] > 0 or row["ci_high"] < 0
+    verdict = (
+        "flows followed the previous period's return"
+        if excludes_zero and row["r"] > 0
+        else "flows moved against the previous period's return"
+        if excludes_zero
+        else "no evidence that flows followed the previous period's return"
+    )
+    return (
+        f"r = {row['r']:+.2f} ({confidence:.0%} CI {row['ci_low']:+.2f} to {row['ci_high']:+.2f}, "
+        f"{int(row['pairs'])} ETF-periods): {verdict}"
+    )
+
+
+def claim_evidence(daily: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
+    """For each qualitative flow claim, what the data say over its tickers and dates: the net
+    flow, the days with inflows and outflows, the largest one-day inflow, and the two largest
+    inflow months, so a reader can judge the claim."""
+    rows = []
+    for claim in claims.itertuples(index=False):
+        tickers = list(claim.tickers)
+        chosen = daily[daily["ticker"].isin(tickers) & daily["flow_usd"].notna()]
+        per_day = chosen.groupby("date")["flow_usd"].sum()
+        window = per_day[(per_day.index >= claim.start) & (per_day.index <= claim.end)]
+        row = {"claim_id": claim.claim_id, "claim": claim.claim, "days": len(window)}
+        row["net_flow_usd"] = window.sum() if len(window) else np.nan
+        row["inflow_days"] = int((window > 0).sum())
+        row["outflow_days"] = int((window < 0).sum())
+        row["largest_day"] = window.idxmax() if len(window) else pd.NaT
+        row["largest_day_usd"] = window.max() if len(window) else np.nan
+        earlier = per_day[per_day.index < claim.start]
+        larger_before = earlier[earlier > row["largest_day_usd"]] if len(window) else earlier[:0]
+        row["last_larger_day_before"] = larger_before.index.max() if len(larger_before) else pd.NaT
+        months = window.groupby(window.index.to_period("M")).sum()
+        row["top_inflow_months"] = ", ".join(f"{month:%b %Y}" for month in months.nlargest(2).index)
+        rows.append(row)
+    return pd.DataFrame(rows)
