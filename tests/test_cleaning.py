@@ -28,6 +28,7 @@ PROCESSED_TABLES = {
     "events.parquet",
     "fund_history.parquet",
     "daily_flows.parquet",
+    "calendar_gaps.parquet",
     "data_quality.parquet",
 }
 
@@ -77,8 +78,8 @@ def test_as_of_keeps_only_dates_up_to_it(cut, sample_rows):
 def test_quality_table_reports_the_dropped_rows(cut, sample_rows):
     kept = sum(r["date"] <= AS_OF for r in sample_rows)
     assert 0 < kept < len(sample_rows)
-    assert quality_row(cut, "fund_history") == {
-        "table": "fund_history",
+    assert quality_row(cut, "fund data") == {
+        "table": "fund data",
         "file": SAMPLE_FILE,
         "rows_read": len(sample_rows),
         "rows_kept": kept,
@@ -117,7 +118,7 @@ def test_without_as_of_every_row_is_kept(uncut, sample_rows):
     assert uncut.tables["fund_history"]["date"].max() == pd.Timestamp(
         max(r["date"] for r in sample_rows)
     )
-    row = quality_row(uncut, "fund_history")
+    row = quality_row(uncut, "fund data")
     assert (row["rows_read"], row["rows_kept"], row["rows_dropped"], row["note"]) == (
         len(sample_rows),
         len(sample_rows),

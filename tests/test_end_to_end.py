@@ -11,18 +11,25 @@ from pathlib import Path
 import pytest
 
 from helpers import load
-from helpers.paths import DEFAULT_LAYOUT, RAW_FILES
+from helpers.paths import DEFAULT_LAYOUT, RAW_FILES, USER_FLOWS_DIR, USER_FUND_HISTORY_DIR
 from helpers.runner import ExitCode
 
 pytestmark = pytest.mark.pipeline
 PAGES = ["01_clean_data", "02_etf_flows", "03_sovereign_survey", "04_summary"]
 
 
+def without_own_data(folder: str, names: list[str]) -> list[str]:
+    """Leave out a researcher's own files in the drop-in folders: runs here use the sample."""
+    if Path(folder).name in (USER_FUND_HISTORY_DIR, USER_FLOWS_DIR):
+        return [name for name in names if name != "README.md"]
+    return []
+
+
 def copy_project(target: Path) -> Path:
     """The parts of the project a run reads: notebooks, raw data, pipeline.yaml."""
     source = DEFAULT_LAYOUT.root
     shutil.copytree(source / "notebooks", target / "notebooks")
-    shutil.copytree(source / "data" / "raw", target / "data" / "raw")
+    shutil.copytree(source / "data" / "raw", target / "data" / "raw", ignore=without_own_data)
     shutil.copy2(source / "pipeline.yaml", target / "pipeline.yaml")
     return target
 
@@ -175,3 +182,33 @@ def test_a_second_run_while_one_holds_the_lock_exits_in_progress(tmp_path):
         holder.wait()
     assert result.returncode == ExitCode.IN_PROGRESS
     assert "another run holds" in result.stderr
+
+
+def test_own_fund_history_replaces_the_sample(tmp_path):
+    """One researcher's file in data/raw/fund_history/: the next run uses it, says so in
+    headline.json, and no page carries the sample mark."""
+    project = copy_project(tmp_path / "project")
+    days = ["2025-03-03", "2025-03-04", "2025-03-05", "2025-03-06", "2025-03-07", "2025-03-10"]
+    rows = ["Date,Ticker,NAV,Shares Outstanding"]
+    for ticker, nav, shares in (("KWEB", 30.0, 1e8), ("CQQQ", 40.0, 2e7), ("MCHI", 50.0, 1e8),
+                                ("FXI", 30.0, 2.5e8), ("ASHR", 25.0, 1e8)):  # fmt: skip
+        for i, day in enumerate(days):
+            rows.append(f"{day},{ticker},{nav + i / 10:.2f},{shares + i * 1e5:.0f}")
+    (project / "data" / "raw" / USER_FUND_HISTORY_DIR / "funds.csv").write_text(
+        "\n".join(rows) + "\n", encoding="utf-8"
+    )
+
+    result = run(project)
+
+    assert result.returncode == 0, result.stderr
+    report = project / "reports" / "2025-03-10"
+    headline = json.loads((report / "headline.json").read_text())
+    assert headline["flows_source"] == "user"
+    # each fund gains 1e5 shares a day from 4 March: KWEB 5 days x 1e5 x its NAV of the day
+    kweb = sum(1e5 * (30.0 + i / 10) for i in range(1, 6))
+    assert headline["flows"]["ytd_usd"]["KWEB"] == pytest.approx(kweb)
+    for page in [*PAGES, "index"]:
+        text = (report / f"{page}.html").read_text(encoding="utf-8").lower()
+        assert "sample data" not in text and "synthetic" not in text, page
+    site_index = (project / "reports" / "index.html").read_text(encoding="utf-8").lower()
+    assert "synthetic" not in site_index

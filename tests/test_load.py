@@ -453,17 +453,21 @@ def test_read_fund_history_uses_the_sample_when_user_folders_are_empty(tmp_path)
     for folder in ("fund_history", "flows"):
         write_rows(tmp_path / folder / "README.md", [["drop your files here"]])
         (tmp_path / folder / ".gitkeep").write_text("", encoding="utf-8")
-    table, origin = load.read_fund_history(tmp_path)
-    assert origin == "sample"
-    assert table["ticker"].tolist() == ["AAA"]
+    data = load.read_fund_data(tmp_path)
+    assert data.origin == "sample"
+    assert data.history["ticker"].tolist() == ["AAA"]
+    assert data.ready_flows.empty
     assert load.latest_flow_date(tmp_path) == pd.Timestamp("2025-01-02")
 
 
-def test_shipped_sample_fund_history_validates():
+def test_shipped_sample_fund_history_validates(tmp_path):
     rows = read_rows(RAW_DIR / "sample" / "fund_history_sample.csv")
-    table, origin = load.read_fund_history(RAW_DIR)
-    assert origin == "sample"
+    shutil.copytree(RAW_DIR / "sample", tmp_path / "sample")  # without a researcher's own files
+    data = load.read_fund_data(tmp_path)
+    table = data.history
+    assert data.origin == "sample"
+    assert data.files == ["sample/fund_history_sample.csv"]
     assert len(table) == len(rows) - 1
     dates = [record[0] for record in rows[1:]]
-    assert load.latest_flow_date(RAW_DIR) == pd.Timestamp(max(dates))
+    assert load.latest_flow_date(tmp_path) == pd.Timestamp(max(dates))
     assert table["is_synthetic"].all()

@@ -78,18 +78,27 @@ def test_real_pipeline_steps_point_at_existing_notebooks(real_pipeline):
         assert s.path.is_file()
 
 
+CLEANING_PARAMETERS = {
+    "nav_basis": "today",
+    "shares_lag_days": 0,
+    "large_flow_pct": 20.0,
+    "stale_nav_days": 3,
+    "date_format": "",
+    "duplicate_dates": "refuse",
+    "unknown_tickers": "refuse",
+}
+
+
 def test_real_pipeline_declarations(real_pipeline):
     assert real_pipeline.title == "China tech flows, 2025"
     assert real_pipeline.shared_parameters == {
         "raw_dir": "data/raw",
         "processed_dir": "data/processed",
         "as_of": "",
+        "confidence": 0.95,
     }
     assert real_pipeline.publish == ("data/processed/headline.json",)
-    assert real_pipeline.step("01_clean_data").parameters == {
-        "nav_basis": "today",
-        "shares_lag_days": 0,
-    }
+    assert real_pipeline.step("01_clean_data").parameters == CLEANING_PARAMETERS
     assert real_pipeline.step("04_summary").parameters == {}
     assert upstream_steps(real_pipeline, real_pipeline.step("04_summary")) == [
         "01_clean_data",
@@ -106,8 +115,7 @@ def test_real_parameters_with_as_of(real_pipeline):
             "raw_dir": "data/raw",
             "processed_dir": "data/processed",
             "as_of": "2025-06-30",
-            "nav_basis": "today",
-            "shares_lag_days": 0,
+            **CLEANING_PARAMETERS,
         },
         "02_etf_flows": {
             "processed_dir": "data/processed",
@@ -118,6 +126,9 @@ def test_real_parameters_with_as_of(real_pipeline):
                 "traditional": ["FXI", "ASHR"],
             },
             "tolerance_pct": 1.0,
+            "event_window_days": 5,
+            "performance_freq": "W-FRI",
+            "confidence": 0.95,
         },
         "03_sovereign_survey": {
             "processed_dir": "data/processed",
@@ -144,8 +155,10 @@ def test_real_unknown_override_lists_the_valid_names(real_pipeline):
     with pytest.raises(InvalidParameterError) as caught:
         resolve_parameters(real_pipeline, {"tolerance": "2"}, "2025-12-31")
     assert str(caught.value) == (
-        "unknown parameter(s) tolerance; valid names: as_of, cohorts, confidence, nav_basis, "
-        "processed_dir, raw_dir, shares_lag_days, survey_base, tolerance_pct"
+        "unknown parameter(s) tolerance; valid names: as_of, cohorts, confidence, date_format, "
+        "duplicate_dates, event_window_days, large_flow_pct, nav_basis, performance_freq, "
+        "processed_dir, raw_dir, shares_lag_days, stale_nav_days, survey_base, tolerance_pct, "
+        "unknown_tickers"
     )
 
 

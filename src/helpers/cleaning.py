@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers import flows, io, load, paths
-from helpers.errors import InvalidParameterError
+from helpers import flows, io, load, market_calendar, paths
+from helpers import quality as quality_flags
+from helpers.errors import InvalidDataError, InvalidParameterError
 
 
 @dataclass
@@ -16,6 +17,9 @@ class CleanedData:
     tables: dict[str, pd.DataFrame]  # by the names of helpers.paths.PROCESSED_FILES
     quality: pd.DataFrame  # one row per table and reason: rows read, kept, dropped
     flows_source: str  # "sample" or "user"
+
+
+UNKNOWN_TICKERS = ("refuse", "report")
 
 
 def flows_source(daily: pd.DataFrame) -> str:
@@ -34,61 +38,107 @@ def _quality_row(table: str, file: str, read: int, kept: int, reason: str = "") 
     }
 
 
-def _relative(path: Path, raw_dir: Path) -> str:
-    return str(path.relative_to(raw_dir))
+def _check_tickers(fund: load.FundData, universe: pd.DataFrame, unknown_tickers: str) -> list:
+    """Tickers of the fund data missing from etf_universe.csv: refused, or listed if reported."""
+    if unknown_tickers not in UNKNOWN_TICKERS:
+        raise InvalidParameterError(
+            f"unknown_tickers must be 'refuse' or 'report'; got {unknown_tickers!r}"
+        )
+    rows = pd.concat([fund.history, fund.ready_flows])
+    unknown = rows[~rows["ticker"].isin(universe["ticker"])]
+    if unknown.empty:
+        return []
+    files = unknown.groupby("ticker")["source"].first().str.removeprefix("your data: ")
+    named = [f"{ticker} (in {file})" for ticker, file in files.items()]
+    if unknown_tickers == "refuse":
+        raise InvalidDataError(
+            paths.RAW_FILES["etf_universe"],
+            f"ticker(s) not in the ETF universe: {', '.join(named)}; add them to "
+            "etf_universe.csv, or run with -p unknown_tickers=report to keep them",
+        )
+    return named
+
+
+def _up_to(table: pd.DataFrame, as_of: str) -> pd.DataFrame:
+    return table[table["date"] <= pd.Timestamp(as_of)] if as_of else table
+
+
+def _ready_daily(ready: pd.DataFrame) -> pd.DataFrame:
+    """Ready-made daily flows in the shape of derive_daily_flows (no NAV, shares or assets)."""
+    missing = ["nav", "shares_outstanding", "net_assets_usd"]
+    return ready.assign(**{c: float("nan") for c in missing})
 
 
 def clean_inputs(
-    raw_dir: str | Path, as_of: str = "", nav_basis: str = "today", shares_lag_days: int = 0
+    raw_dir: str | Path,
+    as_of: str = "",
+    *,
+    nav_basis: str = "today",
+    shares_lag_days: int = 0,
+    large_flow_pct: float = 20.0,
+    stale_nav_days: int = 3,
+    date_format: str = "",
+    duplicate_dates: str = "refuse",
+    unknown_tickers: str = "refuse",
 ) -> CleanedData:
-    """Read and validate every raw file, keep fund data up to `as_of`, derive daily flows."""
+    """Read and validate every raw file, keep fund data up to `as_of`, derive daily flows, flag
+    doubtful fund-days (helpers.quality), list calendar gaps and align events to trading days."""
     raw_dir = Path(raw_dir)
     facts = load.read_facts(raw_dir)
     quality = [
         _quality_row(name, paths.RAW_FILES[name], len(table), len(table))
         for name, table in facts.items()
     ]
+    facts["events"] = market_calendar.align_events(facts["events"])
 
-    history, origin = load.read_fund_history(raw_dir)
-    history_file = (
-        _relative(raw_dir / paths.SAMPLE_FUND_HISTORY, raw_dir)
-        if origin == "sample"
-        else ", ".join(_relative(p, raw_dir) for p in load.user_fund_files(raw_dir))
-    )
-    read = len(history)
-    if as_of:
-        cut = pd.Timestamp(as_of)
-        if cut < history["date"].min():
-            raise InvalidParameterError(
-                f"as_of {as_of} is before the first date in the fund data "
-                f"({history['date'].min().date()})"
-            )
-        history = history[history["date"] <= cut]
+    fund = load.read_fund_data(raw_dir, date_format, duplicate_dates)
+    unknown = _check_tickers(fund, facts["etf_universe"], unknown_tickers)
+    files = ", ".join(fund.files)
+    if fund.duplicates_dropped:
         quality.append(
             _quality_row(
-                "fund_history",
-                history_file,
-                read,
-                len(history),
-                f"dropped: dated after the as-of date {as_of}",
+                "fund data", files, fund.duplicates_dropped, 0,
+                "dropped: repeated in another file with identical values",
             )
+        )  # fmt: skip
+    if unknown:
+        quality.append(
+            _quality_row("fund data", files, 0, 0, f"kept, not in the ETF universe: {unknown}")
         )
-    else:
-        quality.append(_quality_row("fund_history", history_file, read, len(history)))
+    rows = pd.concat([fund.history, fund.ready_flows])
+    first_day = rows["date"].min()
+    if as_of and pd.Timestamp(as_of) < first_day:
+        raise InvalidParameterError(
+            f"as_of {as_of} is before the first date in the fund data ({first_day:%Y-%m-%d})"
+        )
+    history, ready = _up_to(fund.history, as_of), _up_to(fund.ready_flows, as_of)
+    kept = len(history) + len(ready)
+    note = f"dropped: dated after the as-of date {as_of}" if kept < len(rows) else ""
+    quality.append(_quality_row("fund data", files, len(rows), kept, note))
 
-    daily = flows.derive_daily_flows(history, nav_basis=nav_basis, shares_lag_days=shares_lag_days)
-    base_days = int(daily["flow_usd"].isna().sum())
+    derived = flows.derive_daily_flows(
+        history, nav_basis=nav_basis, shares_lag_days=shares_lag_days
+    )
+    daily = pd.concat([derived, _ready_daily(ready)], ignore_index=True)
+    daily = daily.sort_values(["ticker", "date"], kind="stable", ignore_index=True)
+    daily = quality_flags.add_quality_flags(daily, large_flow_pct, stale_nav_days)
+    base_days = int(derived["flow_usd"].isna().sum())
     quality.append(
         _quality_row(
             "daily_flows",
-            "derived from fund_history",
+            "derived from the fund data",
             len(daily),
             len(daily),
             f"kept without a flow: {base_days} row(s) with no previous day to difference "
             "against (each fund's first day, the base of the next day's flow)",
         )
     )
-    tables = {**facts, "fund_history": history, "daily_flows": daily}
+    tables = {
+        **facts,
+        "fund_history": history,
+        "daily_flows": daily,
+        "calendar_gaps": market_calendar.calendar_gaps(daily),
+    }
     return CleanedData(tables, pd.DataFrame(quality), flows_source(daily))
 
 

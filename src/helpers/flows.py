@@ -121,8 +121,9 @@ def _check_cohorts(
     absent = sorted({t for members in cohorts.values() for t in members} - present)
     if absent and missing_tickers == "raise":
         raise ValueError(
-            f"cohort ticker(s) not in the flow data: {', '.join(absent)} "
-            "(pass missing_tickers='ignore' to sum the tickers that are there)"
+            f"cohort ticker(s) not in the flow data: {', '.join(absent)}; set the cohorts "
+            "parameter (pipeline.yaml, 02_etf_flows) to the tickers your data hold, or pass "
+            "missing_tickers='ignore' to sum the tickers that are there"
         )
     return {name: [t for t in members if t in present] for name, members in cohorts.items()}
 

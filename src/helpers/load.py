@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
 
-from helpers import paths
-from helpers.errors import InvalidDataError
+from helpers import fund_files, paths
+from helpers.errors import InvalidDataError, InvalidParameterError
 from helpers.schemas import FUND_HISTORY_SCHEMA, RAW_SCHEMAS
 
 CSV_HEADER_LINES = 1  # a record with row label i starts on line i + 2 (see read_csv_text)
@@ -158,11 +159,13 @@ def read_facts(raw_dir: str | Path) -> dict[str, pd.DataFrame]:
     return {name: read_raw_table(paths.raw_path(raw_dir, name), name) for name in paths.RAW_FILES}
 
 
-def user_fund_files(raw_dir: str | Path) -> list[Path]:
-    """The researcher's own fund-history and flow files (the sample is used when there are none)."""
+def user_fund_files(raw_dir: str | Path, folder: str | None = None) -> list[Path]:
+    """The researcher's own files in `folder` (fund_history/ or flows/; default both), sorted by
+    name. Dotfiles, README files and sub-folders are ignored."""
+    folders = [folder] if folder else [paths.USER_FUND_HISTORY_DIR, paths.USER_FLOWS_DIR]
     found = []
-    for folder in (paths.USER_FUND_HISTORY_DIR, paths.USER_FLOWS_DIR):
-        directory = Path(raw_dir) / folder
+    for name in folders:
+        directory = Path(raw_dir) / name
         if directory.is_dir():
             found += sorted(
                 p
@@ -179,17 +182,111 @@ def read_sample_fund_history(raw_dir: str | Path) -> pd.DataFrame:
     return validate(table, FUND_HISTORY_SCHEMA, path)
 
 
-def read_fund_history(raw_dir: str | Path) -> tuple[pd.DataFrame, str]:
-    """The fund history to analyse and its origin: ("user" files if any, else the "sample")."""
-    user_files = user_fund_files(raw_dir)
-    if user_files:
-        raise InvalidDataError(
-            user_files[0], "reading your own fund history is not supported yet (issue 3)"
+DUPLICATE_DATES = ("refuse", "flag")
+_VALUES = {"history": ["nav", "shares_outstanding"], "flows": ["flow_usd"]}
+_FOLDER_KIND = {paths.USER_FUND_HISTORY_DIR: "history", paths.USER_FLOWS_DIR: "flows"}
+
+
+@dataclass
+class FundData:
+    """The fund data of a run: NAV histories and/or ready-made daily flows, and their origin."""
+
+    history: pd.DataFrame  # date, ticker, nav, shares_outstanding, is_synthetic, source
+    ready_flows: pd.DataFrame  # date, ticker, flow_usd, is_synthetic, source
+    origin: str  # "sample" or "user"
+    files: list[str]  # the files read, relative to the raw folder
+    duplicates_dropped: int = 0  # rows repeated with identical values in another file
+
+
+def _read_user_files(raw_dir: Path, folder: str, date_format: str) -> pd.DataFrame:
+    frames = []
+    for path in user_fund_files(raw_dir, folder):
+        frame = fund_files.read_fund_file(path, _FOLDER_KIND[folder], date_format=date_format)
+        relative = path.relative_to(raw_dir).as_posix()
+        frames.append(frame.assign(is_synthetic=False, source=f"your data: {relative}"))
+    if not frames:
+        return _empty_fund_table(_FOLDER_KIND[folder]).assign(source_row=pd.Series(dtype="int64"))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _empty_fund_table(kind: str) -> pd.DataFrame:
+    """No rows, but the columns and types of a fund table of `kind`."""
+    columns = {"date": "datetime64[us]", "ticker": str}
+    columns |= {name: "float64" for name in _VALUES[kind]}
+    columns |= {"is_synthetic": bool, "source": str}
+    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in columns.items()})
+
+
+def _resolve_duplicates(
+    table: pd.DataFrame, kind: str, duplicate_dates: str, raw_dir: Path
+) -> tuple[pd.DataFrame, int]:
+    """Rows repeating a (ticker, date) of an earlier file: identical ones are dropped; conflicting
+    ones are refused, or with duplicate_dates="flag" the last file's row is kept and flagged."""
+    values = _VALUES[kind]
+    table = table.assign(flag_duplicate_conflict=False)
+    repeated = table.duplicated(["ticker", "date"], keep=False)
+    if not repeated.any():
+        return table, 0
+    identical = table.duplicated(["ticker", "date", *values], keep="first")
+    table = table[~identical]
+    repeated = table.duplicated(["ticker", "date"], keep=False)
+    if repeated.any() and duplicate_dates == "refuse":
+        problems = []
+        for (ticker, date), rows in table[repeated].groupby(["ticker", "date"]):
+            where = " and ".join(
+                f"{row.source.removeprefix('your data: ')} row {row.source_row}"
+                for row in rows.itertuples()
+            )
+            problems.append(
+                f"{ticker} on {date:%Y-%m-%d} has different values in {where}; remove one, or "
+                "run with -p duplicate_dates=flag to keep the last file's row and flag it"
+            )
+        raise InvalidDataError(raw_dir, problems)
+    last = ~table.duplicated(["ticker", "date"], keep="last")
+    table = table[last].copy()
+    table.loc[repeated[last], "flag_duplicate_conflict"] = True
+    return table, int(identical.sum())
+
+
+def read_fund_data(
+    raw_dir: str | Path, date_format: str = "", duplicate_dates: str = "refuse"
+) -> FundData:
+    """The researcher's files in fund_history/ and flows/ if there are any, else the sample.
+
+    Each file is read by helpers.fund_files (its format recognised from its content). A ticker
+    may come from one folder only; a (ticker, date) in several files is resolved as described in
+    `_resolve_duplicates`.
+    """
+    if duplicate_dates not in DUPLICATE_DATES:
+        raise InvalidParameterError(
+            f"duplicate_dates must be 'refuse' or 'flag'; got {duplicate_dates!r}"
         )
-    return read_sample_fund_history(raw_dir), "sample"
+    raw_dir = Path(raw_dir)
+    files = user_fund_files(raw_dir)
+    if not files:
+        history = read_sample_fund_history(raw_dir)
+        no_flows = _empty_fund_table("flows")
+        return FundData(history, no_flows, "sample", [paths.SAMPLE_FUND_HISTORY.as_posix()])
+
+    dropped = 0
+    tables = {}
+    for folder, kind in _FOLDER_KIND.items():
+        table = _read_user_files(raw_dir, folder, date_format)
+        tables[kind], count = _resolve_duplicates(table, kind, duplicate_dates, raw_dir)
+        dropped += count
+    both = sorted(set(tables["history"]["ticker"]) & set(tables["flows"]["ticker"]))
+    if both:
+        raise InvalidDataError(
+            raw_dir,
+            f"ticker(s) {', '.join(both)} appear in both {paths.USER_FUND_HISTORY_DIR}/ and "
+            f"{paths.USER_FLOWS_DIR}/: keep each ticker in one folder",
+        )
+    relative = [p.relative_to(raw_dir).as_posix() for p in files]
+    history, ready = (tables[k].drop(columns="source_row") for k in ("history", "flows"))
+    return FundData(history, ready, "user", relative, dropped)
 
 
-def latest_flow_date(raw_dir: str | Path) -> pd.Timestamp:
+def latest_flow_date(raw_dir: str | Path, date_format: str = "") -> pd.Timestamp:
     """The last date in the fund data: the default as-of date of a run."""
-    history, _ = read_fund_history(raw_dir)
-    return history["date"].max()
+    data = read_fund_data(raw_dir, date_format, duplicate_dates="flag")
+    return max(table["date"].max() for table in (data.history, data.ready_flows) if not table.empty)

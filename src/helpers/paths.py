@@ -31,6 +31,7 @@ PROCESSED_FILES = {
     **{name: f"{name}.parquet" for name in RAW_FILES},
     "fund_history": "fund_history.parquet",
     "daily_flows": "daily_flows.parquet",
+    "calendar_gaps": "calendar_gaps.parquet",
     "data_quality": "data_quality.parquet",
     "flows_summary": "flows_summary.json",
     "survey_summary": "survey_summary.json",

@@ -62,9 +62,9 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def default_as_of(layout: ProjectLayout) -> str:
+def default_as_of(layout: ProjectLayout, date_format: str = "") -> str:
     """The last date in the flow data."""
-    return load.latest_flow_date(layout.raw_dir).date().isoformat()
+    return load.latest_flow_date(layout.raw_dir, date_format).date().isoformat()
 
 
 def _describe_notebook_error(step_name: str, error: PapermillExecutionError) -> str:
@@ -136,8 +136,14 @@ def _run_locked(
 ) -> Path:
     pipeline: Pipeline = load_pipeline(layout)
     try:
-        as_of = validate_iso_date(as_of) if as_of else default_as_of(layout)
-        parameters = resolve_parameters(pipeline, dict(overrides or {}), as_of)
+        overrides = dict(overrides or {})
+        as_of = validate_iso_date(as_of) if as_of else ""
+        parameters = resolve_parameters(pipeline, overrides, as_of)
+        if not as_of:
+            # The data are read with the date format the cleaning notebook will use.
+            reading = next((p for p in parameters.values() if "date_format" in p), {})
+            as_of = default_as_of(layout, reading.get("date_format", ""))
+            parameters = resolve_parameters(pipeline, overrides, as_of)
     except InvalidParameterError as error:
         raise RunFailed(ExitCode.USAGE, str(error)) from None
     except InvalidDataError as error:

@@ -7,8 +7,9 @@ the press (data/raw/reported_flows.csv):
 
 1. NAV: a seeded geometric random walk per fund.
 2. Flows: seeded noise proportional to fund size, plus a few event-driven bursts.
-3. Calibration: the minimum-norm linear correction f = f0 + A^T (A A^T)^-1 (b - A f0), where each
-   row of A sums the flows of one reported figure (tickers x days) and b holds its target; plus,
+3. Calibration: the weighted minimum-norm linear correction f = f0 + S A^T (A S A^T)^-1 (b - A f0),
+   where each row of A sums the flows of one reported figure (tickers x days), b holds its target
+   and S weights each fund-day by the square of its noise scale (fund size); plus,
    per fund, zero net flow after the latest year-to-date figure, so that year-to-date through
    the sample's last day equals the reported year-to-date figure.
 4. Shares: S_t = S_0 + round(cumsum(f / NAV)), rounding the cumulative level so rounding errors
@@ -64,8 +65,8 @@ SAMPLE_EVENT_FLOWS: tuple[tuple[str, str, float], ...] = (
     *(("FXI", day, -1.2e8) for day in ("2025-01-30", "2025-01-31")),
 )
 
-# The sample's first and last day: from the close of October 2024 (so the November 2024 figure can be
-# recomputed) to the end of 2025.
+# The sample's first and last day: from the close of October 2024 (so that the November 2024
+# figure can be recomputed) to the end of 2025.
 SAMPLE_START = "2024-10-31"
 SAMPLE_END = "2025-12-31"
 
@@ -86,9 +87,7 @@ def _as_tuple(tickers) -> tuple[str, ...]:
     return tuple(tickers)
 
 
-def calibration_targets(
-    reported: pd.DataFrame, start=SAMPLE_START, end=SAMPLE_END
-) -> pd.DataFrame:
+def calibration_targets(reported: pd.DataFrame, start=SAMPLE_START, end=SAMPLE_END) -> pd.DataFrame:
     """The reported figures the sample is calibrated to, with their `target_usd`.
 
     A figure is used when its tickers are all sample funds and its interval lies inside the
@@ -160,18 +159,23 @@ def _calibration_system(
     return np.array(rows).reshape(-1, width), np.array(values, dtype=float), labels
 
 
-def _minimum_norm_correction(f0: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """f = f0 + A^T (A A^T)^-1 (b - A f0): the flows nearest to f0 that meet A f = b exactly."""
+def _minimum_norm_correction(
+    f0: np.ndarray, a: np.ndarray, b: np.ndarray, scale: np.ndarray
+) -> np.ndarray:
+    """f = f0 + S A^T (A S A^T)^-1 (b - A f0) with S = diag(scale^2): the flows nearest to f0,
+    each change measured relative to its `scale`, that meet A f = b exactly. Weighting by fund
+    size lets a group figure move large funds more than small ones, as real flows would."""
     if len(b) == 0:
         return f0.copy()
+    spread = a * scale**2
     try:
-        weights = np.linalg.solve(a @ a.T, b - a @ f0)
+        weights = np.linalg.solve(spread @ a.T, b - a @ f0)
     except np.linalg.LinAlgError as error:
         raise ValueError(
             "the calibration figures are not independent (a figure repeats another, or covers "
             "no trading day): cannot calibrate the sample"
         ) from error
-    return f0 + a.T @ weights
+    return f0 + spread.T @ weights
 
 
 def make_sample_fund_history(
@@ -212,10 +216,10 @@ def make_sample_fund_history(
         if position >= 0:
             flows[SAMPLE_TICKERS.index(ticker), position] += amount
 
-    # 3. Calibration: minimum-norm correction so the reported figures hold exactly.
+    # 3. Calibration: size-weighted minimum-norm correction so the reported figures hold exactly.
     targets = calibration_targets(reported, start, end)
     a, b, labels = _calibration_system(targets, flow_days)
-    flows = _minimum_norm_correction(flows.ravel(), a, b)
+    flows = _minimum_norm_correction(flows.ravel(), a, b, noise_scale.ravel())
     if len(b) and not np.allclose(a @ flows, b, rtol=1e-9, atol=1.0):
         worst = labels[int(np.argmax(np.abs(a @ flows - b)))]
         raise ValueError(f"calibration failed to meet the reported figures (worst: {worst})")
