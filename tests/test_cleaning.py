@@ -25,6 +25,7 @@ PROCESSED_TABLES = {
     "flow_claims.parquet",
     "survey_editions.parquet",
     "survey_figures.parquet",
+    "survey_claims.parquet",
     "events.parquet",
     "fund_history.parquet",
     "daily_flows.parquet",

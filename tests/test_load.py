@@ -25,6 +25,7 @@ RAW_TABLES = {
     "flow_claims": "flow_claims.csv",
     "survey_editions": "survey_editions.csv",
     "survey_figures": "survey_figures.csv",
+    "survey_claims": "survey_claims.csv",
     "events": "events.csv",
 }
 

@@ -13,15 +13,20 @@ import json
 import math
 from decimal import ROUND_HALF_UP, Decimal
 
+import pandas as pd
 import pytest
 from scipy.stats import norm
 
+from helpers.load import read_raw_table
+from helpers.paths import DEFAULT_LAYOUT, raw_path
 from helpers.survey import (
     ShareComparison,
+    check_claims,
     cohens_h,
     compare_shares,
     count_from_share,
     counts_consistent_with_share,
+    describe_base_sensitivity,
     describe_effect_size,
     difference_interval,
     minimum_detectable_difference,
@@ -422,3 +427,76 @@ def test_share_comparison_is_frozen() -> None:
     res = compare_shares(44, 136, 59, 141)
     with pytest.raises(dataclasses.FrozenInstanceError):
         res.z = 0.0  # type: ignore[misc]
+
+
+# --- base sensitivity and claims check -----------------------------------------------------
+
+
+def test_base_sensitivity_says_the_conclusion_changes_when_significance_differs():
+    all_respondents = compare_shares(44, 136, 59, 141)  # p = 0.014 (hand check in this file)
+    funds_only = compare_shares(44, 83, 59, 83)  # p = 0.062
+    text = describe_base_sensitivity(
+        {"all_respondents": all_respondents, "sovereign_wealth_funds": funds_only}, 0.95
+    )
+    assert text.startswith("Under all respondents the rise is significant at the 5% level")
+    assert "under sovereign wealth funds only the rise is not significant" in text
+    assert "the conclusion changes with the base" in text
+    same = describe_base_sensitivity(
+        {"all_respondents": all_respondents, "sovereign_wealth_funds": all_respondents}, 0.95
+    )
+    assert "the conclusion is the same under every base" in same
+
+
+def claim(claim_id, figure_id, group, share):
+    return {
+        "claim_id": claim_id,
+        "figure_id": figure_id,
+        "claim": "text",
+        "group_claimed": group,
+        "share_pct": share,
+        "source": "somewhere",
+    }
+
+
+def test_check_claims_gives_each_verdict():
+    figures = pd.DataFrame(
+        {
+            "figure_id": ["regional", "rumour"],
+            "share_pct": [88.0, 78.0],
+            "group_reported": ["sovereign investors, Asia-Pacific", "respondents"],
+            "verified": [True, False],
+        }
+    )
+    claims = pd.DataFrame(
+        [
+            claim("right", "regional", "Sovereign investors", 88.0),
+            claim("wrong group", "regional", "asset management institutions", 88.0),
+            claim("wrong share", "regional", "sovereign investors", 80.0),
+            claim("thin source", "rumour", "respondents", 78.0),
+            claim("no figure", None, "respondents", 50.0),
+        ]
+    )
+    checked = check_claims(claims, figures).set_index("claim_id")
+    assert checked["verdict"].to_dict() == {
+        "right": "supported",
+        "wrong group": "misattributed",
+        "wrong share": "contradicted",
+        "thin source": "unverified",
+        "no figure": "unverified",
+    }
+    assert checked.loc["wrong group", "sourced group"] == "sovereign investors, Asia-Pacific"
+
+
+def test_shipped_claims_verdicts():
+    raw = DEFAULT_LAYOUT.raw_dir
+    checked = check_claims(
+        read_raw_table(raw_path(raw, "survey_claims"), "survey_claims"),
+        read_raw_table(raw_path(raw, "survey_figures"), "survey_figures"),
+    ).set_index("claim_id")["verdict"]
+    # FACTS.md section 5: the regional shares credited to asset managers are misattributed,
+    # the 78% is unverified, the rest are as sourced.
+    assert checked["regional_asia_pacific_asset_managers"] == "misattributed"
+    assert checked["tech_competitive_78"] == "unverified"
+    assert checked["priority_2025_sovereign_wealth_funds"] == "supported"
+    assert checked["us_debt_central_banks"] == "supported"
+    assert checked.value_counts().to_dict() == {"supported": 5, "misattributed": 3, "unverified": 1}

@@ -20,6 +20,7 @@ RAW_FILES = {
     "flow_claims": "flow_claims.csv",
     "survey_editions": "survey_editions.csv",
     "survey_figures": "survey_figures.csv",
+    "survey_claims": "survey_claims.csv",
     "events": "events.csv",
 }
 SAMPLE_FUND_HISTORY = Path("sample") / "fund_history_sample.csv"

@@ -145,6 +145,18 @@ RAW_SCHEMAS: dict[str, pa.DataFrameSchema] = {
         },
         unique=["figure_id"],
     ),
+    "survey_claims": _facts_schema(
+        "survey_claims",
+        {
+            "claim_id": _text(),
+            "edition": _count(),
+            "figure_id": _text(nullable=True),
+            "claim": _text(),
+            "group_claimed": _text(),
+            "share_pct": _number(checks=pa.Check.in_range(0, 100)),
+        },
+        unique=["claim_id"],
+    ),
     "events": _facts_schema(
         "events",
         {

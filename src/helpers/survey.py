@@ -349,6 +349,66 @@ def describe_comparison(comparison: ShareComparison, base: str, confidence: floa
     )
 
 
+def describe_base_sensitivity(by_base: dict[str, ShareComparison], confidence: float) -> str:
+    """A sentence saying whether the conclusion about the shift depends on the base."""
+    level = f"{1 - confidence:.0%}"
+    parts = [
+        f"under {BASE_LABELS[base]} the rise "
+        f"{'is' if c.significant else 'is not'} significant at the {level} level "
+        f"(p = {c.p_value:.3f}; interval {c.ci95_diff_pp[0]:+.1f} to {c.ci95_diff_pp[1]:+.1f} "
+        "points)"
+        for base, c in by_base.items()
+    ]
+    verdicts = {c.significant for c in by_base.values()}
+    conclusion = (
+        "**the conclusion changes with the base**: which base the 44% and 59% are shares of "
+        "decides whether the survey shows a real rise"
+        if len(verdicts) > 1
+        else "**the conclusion is the same under every base**"
+    )
+    sentence = f"{'; '.join(parts)}: {conclusion}."
+    return sentence[0].upper() + sentence[1:]
+
+
+VERDICTS = ("supported", "misattributed", "contradicted", "unverified")
+
+
+def check_claims(claims: pd.DataFrame, figures: pd.DataFrame) -> pd.DataFrame:
+    """Each survey claim as reported against the sourced figure it concerns, with a verdict.
+
+    - "unverified": the sourced figure is itself unverified (or the claim names no figure);
+    - "contradicted": the claimed share differs from the sourced one;
+    - "misattributed": the share matches but the group the claim names is not among the groups
+      the sourced figure is reported for (`group_reported`, compared without case);
+    - "supported": otherwise.
+    """
+    sourced = figures.set_index("figure_id")
+    rows = []
+    for claim in claims.itertuples(index=False):
+        figure = sourced.loc[claim.figure_id] if claim.figure_id in sourced.index else None
+        if figure is None or not figure["verified"]:
+            verdict = "unverified"
+        elif claim.share_pct != figure["share_pct"]:
+            verdict = "contradicted"
+        elif claim.group_claimed.lower() not in figure["group_reported"].lower():
+            verdict = "misattributed"
+        else:
+            verdict = "supported"
+        rows.append(
+            {
+                "claim_id": claim.claim_id,
+                "claim as reported": claim.claim,
+                "group named": claim.group_claimed,
+                "share claimed": claim.share_pct,
+                "sourced share": None if figure is None else figure["share_pct"],
+                "sourced group": None if figure is None else figure["group_reported"],
+                "verdict": verdict,
+                "claim source": claim.source,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def comparison_table(by_base: dict[str, ShareComparison]) -> pd.DataFrame:
     """One row per base: counts, shares, difference with interval, z, p, h."""
     rows = {
