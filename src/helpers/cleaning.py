@@ -38,13 +38,12 @@ def _quality_row(table: str, file: str, read: int, kept: int, reason: str = "") 
     }
 
 
-def _check_tickers(fund: load.FundData, universe: pd.DataFrame, unknown_tickers: str) -> list:
-    """Tickers of the fund data missing from etf_universe.csv: refused, or listed if reported."""
+def _check_tickers(rows: pd.DataFrame, universe: pd.DataFrame, unknown_tickers: str) -> list:
+    """Tickers of the fund rows missing from etf_universe.csv: refused, or listed if reported."""
     if unknown_tickers not in UNKNOWN_TICKERS:
         raise InvalidParameterError(
             f"unknown_tickers must be 'refuse' or 'report'; got {unknown_tickers!r}"
         )
-    rows = pd.concat([fund.history, fund.ready_flows])
     unknown = rows[~rows["ticker"].isin(universe["ticker"])]
     if unknown.empty:
         return []
@@ -92,7 +91,8 @@ def clean_inputs(
     facts["events"] = market_calendar.align_events(facts["events"])
 
     fund = load.read_fund_data(raw_dir, date_format, duplicate_dates)
-    unknown = _check_tickers(fund, facts["etf_universe"], unknown_tickers)
+    rows = pd.concat([fund.history, fund.ready_flows])
+    unknown = _check_tickers(rows, facts["etf_universe"], unknown_tickers)
     files = ", ".join(fund.files)
     if fund.duplicates_dropped:
         quality.append(
@@ -105,7 +105,6 @@ def clean_inputs(
         quality.append(
             _quality_row("fund data", files, 0, 0, f"kept, not in the ETF universe: {unknown}")
         )
-    rows = pd.concat([fund.history, fund.ready_flows])
     first_day = rows["date"].min()
     if as_of and pd.Timestamp(as_of) < first_day:
         raise InvalidParameterError(
