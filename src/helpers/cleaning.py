@@ -47,7 +47,7 @@ def _check_tickers(rows: pd.DataFrame, universe: pd.DataFrame, unknown_tickers: 
     unknown = rows[~rows["ticker"].isin(universe["ticker"])]
     if unknown.empty:
         return []
-    files = unknown.groupby("ticker")["source"].first().str.removeprefix("your data: ")
+    files = unknown.groupby("ticker")["source"].first().str.removeprefix(load.USER_SOURCE)
     named = [f"{ticker} (in {file})" for ticker, file in files.items()]
     if unknown_tickers == "refuse":
         raise InvalidDataError(

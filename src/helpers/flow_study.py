@@ -78,11 +78,15 @@ def organic_growth(daily: pd.DataFrame, cohorts: Cohorts, start, end) -> pd.Data
     return table[["kind", "start_date", "start_net_assets_usd", "flow_usd", "organic_growth_pct"]]
 
 
+def _check_freq(freq: str) -> None:
+    if freq not in PERIOD_NAMES:
+        raise InvalidParameterError(f"freq must be {WEEKLY!r} or {MONTHLY!r}; got {freq!r}")
+
+
 def flows_per_period(daily: pd.DataFrame, freq: str) -> pd.DataFrame:
     """Net flow per week (`WEEKLY`, labelled by the Friday it ends on) or month (`MONTHLY`,
     labelled by its first day); rows periods, columns tickers."""
-    if freq not in PERIOD_NAMES:
-        raise InvalidParameterError(f"freq must be {WEEKLY!r} or {MONTHLY!r}; got {freq!r}")
+    _check_freq(freq)
     table = flows_by_period(daily, freq)
     if freq == WEEKLY:
         table.index = table.index + pd.Timedelta(days=6)
@@ -172,8 +176,8 @@ def flows_and_previous_return(daily: pd.DataFrame, freq: str) -> pd.DataFrame:
     ETF (no previous close) and the second (no previous return) are dropped.
     """
     priced = daily.dropna(subset=["nav", "net_assets_usd"])
-    freq_of_period = {WEEKLY: WEEKLY, MONTHLY: MONTHLY}[freq]
-    period = priced["date"].dt.to_period(freq_of_period).rename("period")
+    _check_freq(freq)
+    period = priced["date"].dt.to_period(freq).rename("period")
     grouped = priced.groupby(["ticker", period])
     table = pd.DataFrame(
         {

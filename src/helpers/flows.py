@@ -202,7 +202,7 @@ def spread_usd(
     return float(cohort_totals[long] - cohort_totals[short])
 
 
-def _as_tickers(value) -> tuple[str, ...]:
+def as_tickers(value) -> tuple[str, ...]:
     """A figure's tickers as a tuple (accepts a tuple/list, a ';'-separated string, or NaN)."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ()
@@ -244,7 +244,7 @@ def reconcile_reported_flows(
 
     rows = []
     for figure in reported.itertuples(index=False):
-        tickers = _as_tickers(figure.tickers)
+        tickers = as_tickers(figure.tickers)
         start, end = pd.Timestamp(figure.start), pd.Timestamp(figure.end)
         amount = float(figure.amount_usd)
         result = {

@@ -183,6 +183,7 @@ def read_sample_fund_history(raw_dir: str | Path) -> pd.DataFrame:
 
 
 DUPLICATE_DATES = ("refuse", "flag")
+USER_SOURCE = "your data: "  # + the file's path in the raw folder: the `source` of user rows
 _VALUES = {"history": ["nav", "shares_outstanding"], "flows": ["flow_usd"]}
 _FOLDER_KIND = {paths.USER_FUND_HISTORY_DIR: "history", paths.USER_FLOWS_DIR: "flows"}
 
@@ -203,7 +204,7 @@ def _read_user_files(raw_dir: Path, folder: str, date_format: str) -> pd.DataFra
     for path in user_fund_files(raw_dir, folder):
         frame = fund_files.read_fund_file(path, _FOLDER_KIND[folder], date_format=date_format)
         relative = path.relative_to(raw_dir).as_posix()
-        frames.append(frame.assign(is_synthetic=False, source=f"your data: {relative}"))
+        frames.append(frame.assign(is_synthetic=False, source=USER_SOURCE + relative))
     if not frames:
         return _empty_fund_table(_FOLDER_KIND[folder]).assign(source_row=pd.Series(dtype="int64"))
     return pd.concat(frames, ignore_index=True)
@@ -234,7 +235,7 @@ def _resolve_duplicates(
         problems = []
         for (ticker, date), rows in table[repeated].groupby(["ticker", "date"]):
             where = " and ".join(
-                f"{row.source.removeprefix('your data: ')} row {row.source_row}"
+                f"{row.source.removeprefix(USER_SOURCE)} row {row.source_row}"
                 for row in rows.itertuples()
             )
             problems.append(

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from helpers.flows import as_tickers
 from helpers.market_calendar import trading_sessions
 
 SAMPLE_SCRIPT = "scripts/make_sample_fund_history.py"
@@ -79,14 +80,6 @@ def sample_source(seed: int) -> str:
     return f"sample data (synthetic): {SAMPLE_SCRIPT}, seed {seed}"
 
 
-def _as_tuple(tickers) -> tuple[str, ...]:
-    if isinstance(tickers, str):
-        return tuple(t.strip() for t in tickers.split(";") if t.strip())
-    if tickers is None or (isinstance(tickers, float) and np.isnan(tickers)):
-        return ()
-    return tuple(tickers)
-
-
 def calibration_targets(reported: pd.DataFrame, start=SAMPLE_START, end=SAMPLE_END) -> pd.DataFrame:
     """The reported figures the sample is calibrated to, with their `target_usd`.
 
@@ -98,7 +91,7 @@ def calibration_targets(reported: pd.DataFrame, start=SAMPLE_START, end=SAMPLE_E
     sessions = trading_sessions(start, end)
     rows = []
     for figure in reported.itertuples(index=False):
-        tickers = _as_tuple(figure.tickers)
+        tickers = as_tickers(figure.tickers)
         first, last = pd.Timestamp(figure.start), pd.Timestamp(figure.end)
         if not tickers or not set(tickers) <= set(SAMPLE_TICKERS):
             continue
