@@ -34,5 +34,6 @@ lock:  ## re-pin requirements.lock from pyproject.toml (needs the network to PyP
 sample: $(STAMP)  ## regenerate the synthetic sample fund history in data/raw/sample/
 	$(BIN)/python scripts/make_sample_fund_history.py
 
-clean:  ## remove generated data and reports (keeps .venv)
+clean:  ## remove generated data, reports and the run cache (keeps .venv)
 	find data/processed reports -mindepth 1 ! -name .gitkeep -delete
+	rm -rf .chinaflows

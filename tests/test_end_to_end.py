@@ -160,30 +160,6 @@ def test_unknown_parameter_is_refused_before_any_notebook_runs(tmp_path):
     assert not (project / "data" / "processed").exists()
 
 
-def test_a_second_run_while_one_holds_the_lock_exits_in_progress(tmp_path):
-    project = copy_project(tmp_path / "project")
-    (project / "reports").mkdir()
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import filelock, sys, time; lock = filelock.FileLock(sys.argv[1]); lock.acquire();"
-            " print('held', flush=True); time.sleep(60)",
-            str(project / "reports" / ".run.lock"),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        result = run(project)
-    finally:
-        holder.kill()
-        holder.wait()
-    assert result.returncode == ExitCode.IN_PROGRESS
-    assert "another run holds" in result.stderr
-
-
 def test_own_fund_history_replaces_the_sample(tmp_path):
     """One researcher's file in data/raw/fund_history/: the next run uses it, says so in
     headline.json, and no page carries the sample mark."""

@@ -76,6 +76,29 @@ class ProjectLayout:
     def report_dir(self, as_of: str) -> Path:
         return self.reports_dir / as_of
 
+    @property
+    def failed_reports_dir(self) -> Path:
+        """Where a failed run keeps its notebooks and pages, one folder per as-of date."""
+        return self.reports_dir / "_failed"
+
+    @property
+    def work_dir(self) -> Path:
+        """The runner's own files (cache, staging, lock); not committed, safe to delete."""
+        return self.root / ".chinaflows"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.work_dir / "cache"
+
+    @property
+    def staging_dir(self) -> Path:
+        """Runs in progress: each builds its data and report here before publishing them."""
+        return self.work_dir / "runs"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.work_dir / "run.lock"
+
 
 def raw_path(raw_dir: str | Path, name: str) -> Path:
     """Path of the raw table `name` (a key of RAW_FILES) inside `raw_dir`."""

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import papermill
 import yaml
 
 from helpers.errors import InvalidParameterError
@@ -90,6 +89,8 @@ def upstream_steps(pipeline: Pipeline, step: NotebookStep) -> list[str]:
 
 def notebook_parameters(path: Path) -> dict[str, Any]:
     """The defaults in a notebook's `parameters` cell, as Python values."""
+    import papermill  # imported here: it is slow to import, and a cached run never needs it
+
     declared = papermill.inspect_notebook(str(path))
     return {name: ast.literal_eval(info["default"]) for name, info in declared.items()}
 
@@ -123,17 +124,22 @@ def convert_to_default_type(name: str, value: Any, default: Any) -> Any:
 
 
 def resolve_parameters(
-    pipeline: Pipeline, overrides: dict[str, Any], as_of: str
+    pipeline: Pipeline,
+    overrides: dict[str, Any],
+    as_of: str,
+    declared: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The parameters each notebook runs with: shared, then its own, then the overrides.
 
     Refuses (InvalidParameterError) an override no notebook declares, a value of the wrong type,
-    and a parameter in pipeline.yaml that its notebook does not declare.
+    and a parameter in pipeline.yaml that its notebook does not declare. `declared` maps each
+    notebook to its parameters cell's defaults (inspected from the notebooks when not given).
     """
     if "as_of" in overrides:
         # The runner names the report folder after its as_of: one value, set with --as-of.
         raise InvalidParameterError("parameter 'as_of' is set with --as-of, not as an override")
-    declared = {step.name: notebook_parameters(step.path) for step in pipeline.steps}
+    if declared is None:
+        declared = {step.name: notebook_parameters(step.path) for step in pipeline.steps}
     known = sorted({name for params in declared.values() for name in params})
     unknown = sorted(set(overrides) - set(known))
     if unknown:

@@ -12,9 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import nbformat
-from nbconvert import HTMLExporter
-from nbconvert.preprocessors import TagRemovePreprocessor
 
 from helpers.show import SAMPLE_MARK
 
@@ -25,15 +22,13 @@ _TEMPLATES = jinja2.Environment(
 )
 
 
-def _page_header_cell(title: str, parameters: dict[str, Any], run_index: str, site_index: str):
-    header = _TEMPLATES.get_template("page_header.html.j2").render(
+def _page_header(title: str, parameters: dict[str, Any], run_index: str, site_index: str) -> str:
+    return _TEMPLATES.get_template("page_header.html.j2").render(
         title=title,
         parameters={k: json.dumps(v) for k, v in parameters.items()},
         run_index=run_index,
         site_index=site_index,
     )
-    # nbconvert sanitises raw cells; a markdown cell passes the (already escaped) HTML through.
-    return nbformat.v4.new_markdown_cell(header)
 
 
 def render_notebook_html(
@@ -44,9 +39,18 @@ def render_notebook_html(
     show_code: bool = False,
 ) -> Path:
     """Render an executed notebook to a reader-first HTML page beside the index pages."""
+    # nbformat and nbconvert take a second to import; a run with nothing to execute skips them.
+    import nbformat
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
     notebook = nbformat.read(notebook_path, as_version=4)
     notebook.cells.insert(
-        0, _page_header_cell(title, parameters, run_index="index.html", site_index="../index.html")
+        0,
+        # nbconvert sanitises raw cells; a markdown cell passes the (already escaped) HTML through.
+        nbformat.v4.new_markdown_cell(
+            _page_header(title, parameters, run_index="index.html", site_index="../index.html")
+        ),
     )
     exporter = HTMLExporter(
         template_name="lab",

@@ -1,0 +1,44 @@
+"""Where a run's results came from: the commit, the Python and the packages it ran with."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+PROJECT_DISTRIBUTION = "china-tech-flows"
+
+
+def git_state(root: Path) -> dict[str, Any]:
+    """The commit checked out at `root` and whether the tree differs from it (None outside git)."""
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30
+            )
+        except OSError:  # no git on this machine
+            return None
+        return done.stdout if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        return {"commit": None, "dirty": None}
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit.strip(), "dirty": bool(status.strip()) if status is not None else None}
+
+
+def project_package_versions(versions: dict[str, str]) -> dict[str, str]:
+    """The versions of the project's declared dependencies, picked out of `versions`."""
+    try:
+        declared = importlib.metadata.requires(PROJECT_DISTRIBUTION) or []
+    except importlib.metadata.PackageNotFoundError:
+        return {}
+    names = sorted(
+        {canonicalize_name(Requirement(text).name) for text in declared if "extra ==" not in text}
+    )
+    return {name: versions.get(name, "not installed") for name in names}

@@ -1,0 +1,125 @@
+"""The runner's memory of each notebook's last execution, keyed by content.
+
+For each notebook the cache keeps one entry: the key its execution was made under (a digest of
+everything it depends on), the digests of the outputs it wrote, its executed notebook and its
+page. An entry is reused only when the key matches and the outputs in data/processed still
+have the recorded content; anything else re-executes the notebook.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from helpers.fingerprint import MISSING, file_sha256, notebook_source_sha256
+
+_ENTRY = "entry.json"
+NOTEBOOK_FILE = "notebook.ipynb"
+PAGE_FILE = "page.html"
+
+
+@dataclass(frozen=True)
+class CachedStep:
+    key: str
+    seconds: float  # of the execution that made the entry
+    started: str
+    finished: str
+    outputs: dict[str, str]  # declared output path -> SHA-256
+    folder: Path
+
+    @property
+    def notebook(self) -> Path:
+        return self.folder / NOTEBOOK_FILE
+
+    @property
+    def page(self) -> Path:
+        return self.folder / PAGE_FILE
+
+
+def output_digests(root: Path, outputs: tuple[str, ...] | list[str]) -> dict[str, str]:
+    return {o: file_sha256(root / o) if (root / o).is_file() else MISSING for o in outputs}
+
+
+class StepCache:
+    def __init__(self, cache_dir: Path):
+        self.folder = cache_dir / "steps"
+
+    def lookup(self, step_name: str, key: str, root: Path) -> CachedStep | None:
+        """The entry for `step_name` if it was made under `key` and its outputs under `root`
+        are still the ones it wrote."""
+        folder = self.folder / step_name
+        try:
+            entry = json.loads((folder / _ENTRY).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        cached = CachedStep(
+            key=entry.get("key", ""),
+            seconds=entry.get("seconds", 0.0),
+            started=entry.get("started", ""),
+            finished=entry.get("finished", ""),
+            outputs=entry.get("outputs", {}),
+            folder=folder,
+        )
+        if cached.key != key or not (cached.notebook.is_file() and cached.page.is_file()):
+            return None
+        current = output_digests(root, list(cached.outputs))
+        if MISSING in current.values() or current != cached.outputs:
+            return None
+        return cached
+
+    def store(
+        self,
+        step_name: str,
+        key: str,
+        *,
+        seconds: float,
+        started: str,
+        finished: str,
+        outputs: dict[str, str],
+        notebook: Path,
+        page: Path,
+    ) -> None:
+        """Replace the entry for `step_name` (built aside, then swapped in by renames)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        building = self.folder / f".{step_name}-{uuid.uuid4().hex[:8]}"
+        building.mkdir()
+        shutil.copy2(notebook, building / NOTEBOOK_FILE)
+        shutil.copy2(page, building / PAGE_FILE)
+        entry = {
+            "key": key,
+            "seconds": seconds,
+            "started": started,
+            "finished": finished,
+            "outputs": outputs,
+        }
+        (building / _ENTRY).write_text(json.dumps(entry, indent=2), encoding="utf-8")
+        target = self.folder / step_name
+        retired = self.folder / f".retired-{step_name}-{uuid.uuid4().hex[:8]}"
+        if target.exists():
+            target.rename(retired)
+        building.rename(target)
+        shutil.rmtree(retired, ignore_errors=True)
+
+
+def cached_notebook_parameters(cache_dir: Path, notebook: Path) -> dict[str, Any]:
+    """A notebook's declared parameters, inspected once per notebook content.
+
+    Inspecting needs papermill, whose import alone takes longer than a run with nothing to do.
+    """
+    from helpers.pipeline import notebook_parameters
+
+    store = cache_dir / "parameters" / f"{notebook_source_sha256(notebook)}.json"
+    try:
+        return json.loads(store.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    declared = notebook_parameters(notebook)
+    store.parent.mkdir(parents=True, exist_ok=True)
+    temporary = store.with_name(f".{store.name}.{uuid.uuid4().hex[:8]}")
+    temporary.write_text(json.dumps(declared), encoding="utf-8")
+    temporary.replace(store)
+    return declared

@@ -1,0 +1,574 @@
+"""The pipeline engine on a small project of its own: four quick notebooks in a diamond
+(source -> left, right -> join), so each property is checked with real kernels in seconds."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from helpers import runner
+from helpers.paths import ProjectLayout
+from helpers.runner import ExitCode, RunFailed, run_pipeline
+
+pytestmark = pytest.mark.pipeline
+AS_OF = "2025-06-30"
+
+PIPELINE = {
+    "title": "Diamond",
+    "parameters": {"processed_dir": "data/processed"},
+    "notebooks": {
+        "source": {
+            "inputs": ["data/raw/numbers.txt"],
+            "outputs": ["data/processed/total.txt"],
+            "parameters": {"factor": 2},
+        },
+        "left": {
+            "inputs": ["data/processed/total.txt", "data/raw/left.txt"],
+            "outputs": ["data/processed/left.txt"],
+        },
+        "right": {
+            "inputs": ["data/processed/total.txt"],
+            "outputs": ["data/processed/right.txt"],
+        },
+        "join": {
+            "inputs": ["data/processed/left.txt", "data/processed/right.txt"],
+            "outputs": ["data/processed/join.txt"],
+        },
+    },
+}
+
+CELLS = {
+    "source": (
+        'processed_dir = "data/processed"\nfactor = 1  # multiplies the sum',
+        "from pathlib import Path\n"
+        "numbers = Path('data/raw/numbers.txt').read_text().split()\n"
+        "total = factor * sum(int(n) for n in numbers)\n"
+        "Path(processed_dir, 'total.txt').write_text(str(total))\n"
+        "total",
+    ),
+    "left": (
+        'processed_dir = "data/processed"\npause = 0.0  # seconds, to overlap with right',
+        "import time\nfrom pathlib import Path\ntime.sleep(pause)\n"
+        "total = int(Path(processed_dir, 'total.txt').read_text())\n"
+        "extra = int(Path('data/raw/left.txt').read_text())\n"
+        "Path(processed_dir, 'left.txt').write_text(str(total + extra))",
+    ),
+    "right": (
+        'processed_dir = "data/processed"\npause = 0.0  # seconds, to overlap with left',
+        "import time\nfrom pathlib import Path\ntime.sleep(pause)\n"
+        "total = int(Path(processed_dir, 'total.txt').read_text())\n"
+        "Path(processed_dir, 'right.txt').write_text(str(total % 2))",
+    ),
+    "join": (
+        'processed_dir = "data/processed"\nfail = False  # raise, to test failures',
+        "from pathlib import Path\n"
+        "left = Path(processed_dir, 'left.txt').read_text()\n"
+        "right = Path(processed_dir, 'right.txt').read_text()\n"
+        "if fail:\n"
+        "    raise ValueError('join was asked to fail')\n"
+        "Path(processed_dir, 'join.txt').write_text(left + ',' + right)",
+    ),
+}
+
+
+def write_notebook(path: Path, parameters: str, body: str) -> None:
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell(f"# {path.stem}"),
+        nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(body),
+    ]
+    nbformat.write(notebook, path)
+
+
+@pytest.fixture
+def project(tmp_path) -> ProjectLayout:
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    (tmp_path / "data" / "raw" / "numbers.txt").write_text("1 2 3\n")
+    (tmp_path / "data" / "raw" / "left.txt").write_text("10\n")
+    (tmp_path / "pipeline.yaml").write_text(yaml.safe_dump(PIPELINE, sort_keys=False))
+    for name, (parameters, body) in CELLS.items():
+        write_notebook(tmp_path / "notebooks" / f"{name}.ipynb", parameters, body)
+    return ProjectLayout(tmp_path)
+
+
+def run(project: ProjectLayout, **options) -> dict:
+    """Run in this process; returns the published run.json."""
+    report = run_pipeline(project, as_of=AS_OF, **options)
+    return json.loads((report / "run.json").read_text())
+
+
+def statuses(record: dict) -> dict[str, str]:
+    return {nb["name"]: nb["status"] for nb in record["notebooks"]}
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def published(project: ProjectLayout) -> dict[str, bytes]:
+    """Everything a reader or the next notebook sees: data/processed and the reports."""
+    return {
+        **{f"processed/{k}": v for k, v in snapshot(project.processed_dir).items()},
+        **{f"reports/{k}": v for k, v in snapshot(project.reports_dir).items()},
+    }
+
+
+def cli(project: ProjectLayout, *args: str, **options) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "helpers.cli", "run", "--project-dir", str(project.root), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        **options,
+    )
+
+
+@pytest.fixture
+def no_kernels(monkeypatch):
+    """Fail the test if any notebook would be executed."""
+
+    def refuse(step, *args, **kwargs):
+        raise AssertionError(f"{step.name} was executed")
+
+    monkeypatch.setattr(runner, "_execute_step", refuse)
+
+
+# --- 1. a graph, not a list ------------------------------------------------------------------
+
+
+def test_results_follow_the_graph(project):
+    record = run(project)
+    processed = project.processed_dir
+    assert (processed / "total.txt").read_text() == "12"  # 2 x (1 + 2 + 3)
+    assert (processed / "join.txt").read_text() == "22,0"
+    assert [nb["name"] for nb in record["notebooks"]] == ["source", "left", "right", "join"]
+
+
+def test_independent_notebooks_run_at_the_same_time(project):
+    record = run(project, jobs=2, overrides={"pause": 1.5})
+    times = {nb["name"]: (nb["started_at"], nb["executed_at"]) for nb in record["notebooks"]}
+    assert times["left"][0] < times["right"][1] and times["right"][0] < times["left"][1]
+    assert times["source"][1] <= min(times["left"][0], times["right"][0])
+    assert times["join"][0] >= max(times["left"][1], times["right"][1])
+
+
+def test_jobs_bounds_the_notebooks_running_at_once(project, monkeypatch):
+    active, most = [0], [0]
+    lock = threading.Lock()
+
+    def counting(step, parameters, staging_project, report_staging, display):
+        with lock:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+        time.sleep(0.3)
+        shutil.copy2(step.path, report_staging / f"{step.name}.ipynb")
+        with lock:
+            active[0] -= 1
+        return 0.3
+
+    def render(step, parameters, folder, show_code):
+        (folder / f"{step.name}.html").write_text("page")
+
+    monkeypatch.setattr(runner, "_execute_step", counting)
+    monkeypatch.setattr(runner, "_render_page", render)
+    run(project, jobs=1)
+    assert most[0] == 1
+    most[0] = 0
+    run(project, jobs=2, force=True)
+    assert most[0] == 2  # left and right
+
+
+# --- 2. content-hash caching -----------------------------------------------------------------
+
+
+def test_second_run_reuses_everything(project, request):
+    first = run(project)
+    before = published(project)
+    request.getfixturevalue("no_kernels")
+    second = run(project)
+    assert set(statuses(second).values()) == {"cached"}
+    for old, new in zip(first["notebooks"], second["notebooks"], strict=True):
+        assert new["executed_seconds"] == old["executed_seconds"]
+        assert new["outputs"] == old["outputs"]
+    after = published(project)
+    assert {k: v for k, v in after.items() if k.startswith("processed/")} == {
+        k: v for k, v in before.items() if k.startswith("processed/")
+    }
+    for page in ["source", "left", "right", "join"]:
+        assert after[f"reports/{AS_OF}/{page}.html"] == before[f"reports/{AS_OF}/{page}.html"]
+
+
+def test_changed_input_reruns_exactly_its_downstream(project):
+    run(project)
+    (project.raw_dir / "left.txt").write_text("20\n")
+    record = run(project)
+    assert statuses(record) == {
+        "source": "cached",
+        "left": "executed",
+        "right": "cached",
+        "join": "executed",
+    }
+    assert (project.processed_dir / "join.txt").read_text() == "32,0"
+
+
+def test_touching_an_input_without_changing_it_reruns_nothing(project):
+    run(project)
+    numbers = project.raw_dir / "numbers.txt"
+    os.utime(numbers, (time.time() + 3600, time.time() + 3600))
+    assert set(statuses(run(project)).values()) == {"cached"}
+
+
+def test_upstream_rerun_with_identical_output_keeps_downstream_cached(project):
+    run(project)
+    (project.raw_dir / "numbers.txt").write_text("3 2 1\n")  # same sum, other bytes
+    assert statuses(run(project)) == {
+        "source": "executed",
+        "left": "cached",
+        "right": "cached",
+        "join": "cached",
+    }
+
+
+def test_changed_cell_reruns_the_notebook_but_saved_outputs_do_not(project):
+    run(project)
+    path = project.notebooks_dir / "right.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells[2].outputs = [nbformat.v4.new_output("stream", text="saved in JupyterLab")]
+    notebook.cells[2].execution_count = 7
+    nbformat.write(notebook, path)
+    assert set(statuses(run(project)).values()) == {"cached"}
+
+    notebook.cells[2].source += "\n# a comment is a change to the code"
+    nbformat.write(notebook, path)
+    assert statuses(run(project)) == {
+        "source": "cached",
+        "left": "cached",
+        "right": "executed",
+        "join": "cached",  # right.txt came out the same
+    }
+
+
+def test_changed_parameter_reruns_the_notebooks_that_declare_it(project):
+    run(project)
+    record = run(project, overrides={"factor": 3})
+    assert statuses(record)["source"] == "executed"
+    assert (project.processed_dir / "total.txt").read_text() == "18"
+    assert statuses(record)["join"] == "executed"
+
+
+def test_force_executes_everything(project):
+    run(project)
+    record = run(project, force=True)
+    assert set(statuses(record).values()) == {"executed"}
+    assert record["forced"] is True
+
+
+def test_deleted_output_reruns_its_notebook(project):
+    run(project)
+    (project.processed_dir / "right.txt").unlink()
+    assert statuses(run(project))["right"] == "executed"
+    assert (project.processed_dir / "right.txt").read_text() == "0"
+
+
+def test_step_key_covers_helpers_source_and_packages(project):
+    from helpers.pipeline import load_pipeline
+
+    step = load_pipeline(project).step("source")
+    context = runner.RunContext(helpers_sha256="a", environment_sha256="b", show_code=False)
+    key = runner.step_key(step, {"factor": 2}, {"data/raw/numbers.txt": "c"}, context)
+    changed = [
+        runner.RunContext(helpers_sha256="x", environment_sha256="b", show_code=False),
+        runner.RunContext(helpers_sha256="a", environment_sha256="x", show_code=False),
+        runner.RunContext(helpers_sha256="a", environment_sha256="b", show_code=True),
+    ]
+    for other in changed:
+        assert runner.step_key(step, {"factor": 2}, {"data/raw/numbers.txt": "c"}, other) != key
+    assert runner.step_key(step, {"factor": 3}, {"data/raw/numbers.txt": "c"}, context) != key
+    assert runner.step_key(step, {"factor": 2}, {"data/raw/numbers.txt": "d"}, context) != key
+    assert runner.step_key(step, {"factor": 2}, {"data/raw/numbers.txt": "c"}, context) == key
+
+
+# --- 3. strict parameters, before any kernel -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "as_of", "message"),
+    [
+        ({"facter": 3}, AS_OF, "unknown parameter(s) facter; valid names: factor, fail, pause"),
+        ({"factor": "three"}, AS_OF, "parameter 'factor': 'three' is not a int"),
+        ({"fail": "maybe"}, AS_OF, "parameter 'fail': 'maybe' is not a bool"),
+        ({}, "2025-02-30", "parameter 'as_of': '2025-02-30' is not a date"),
+        ({}, "../../x", "parameter 'as_of': '../../x' is not a date"),
+    ],
+)
+def test_bad_parameters_are_refused_before_any_kernel(
+    project, no_kernels, overrides, as_of, message
+):
+    with pytest.raises(RunFailed) as refused:
+        run_pipeline(project, as_of=as_of, overrides=overrides)
+    assert refused.value.exit_code == ExitCode.USAGE
+    assert message in str(refused.value)
+    assert not project.reports_dir.exists() and not project.processed_dir.exists()
+
+
+# --- 4 and 5. atomic publishing; failures a researcher can act on ----------------------------
+
+
+def test_failed_notebook_leaves_report_and_data_byte_identical(project):
+    run(project)
+    before = published(project)
+
+    result = cli(project, "--as-of", AS_OF, "-p", "fail=true")
+
+    assert result.returncode == ExitCode.NOTEBOOK_ERROR
+    after = {k: v for k, v in published(project).items() if "/_failed/" not in k}
+    assert after == before
+    failed = project.failed_reports_dir / AS_OF
+    assert "join: cell 3 (In [3]) raised ValueError: join was asked to fail" in result.stderr
+    assert "failing line: Cell In[3], line 5: raise ValueError('join was asked to fail')" in (
+        result.stderr
+    )
+    assert f"failed notebook: {failed / 'join.ipynb'}" in result.stderr
+    assert f"its page: {failed / 'join.html'}" in result.stderr
+    page = (failed / "join.html").read_text(encoding="utf-8")
+    assert "An Exception was encountered" in page  # papermill's banner
+    assert not list(project.reports_dir.glob(".staging-*"))
+    assert not any(project.staging_dir.iterdir())
+
+
+def test_failed_first_run_publishes_nothing(project):
+    result = cli(project, "--as-of", AS_OF, "-p", "fail=true")
+    assert result.returncode == ExitCode.NOTEBOOK_ERROR
+    assert not project.processed_dir.exists()
+    assert not (project.reports_dir / AS_OF).exists()
+
+
+def test_invalid_data_raised_in_a_notebook_has_its_own_code(project):
+    body = (
+        "from helpers.errors import InvalidDataError\n"
+        "raise InvalidDataError('data/raw/x.csv', 'row 3: no date')"
+    )
+    write_notebook(project.notebooks_dir / "right.ipynb", CELLS["right"][0], body)
+    result = cli(project, "--as-of", AS_OF)
+    assert result.returncode == ExitCode.INVALID_DATA
+    assert "data/raw/x.csv: row 3: no date" in result.stderr
+
+
+def test_publish_processed_moves_only_new_files(tmp_path):
+    published_dir, built = tmp_path / "processed", tmp_path / "built"
+    published_dir.mkdir()
+    built.mkdir()
+    (published_dir / "kept.txt").write_text("old")
+    os.link(published_dir / "kept.txt", built / "kept.txt")
+    (published_dir / "replaced.txt").write_text("old")
+    (built / "replaced.txt").write_text("new")
+    assert runner.publish_processed(built, published_dir) == [published_dir / "replaced.txt"]
+    assert (published_dir / "replaced.txt").read_text() == "new"
+    assert (published_dir / "kept.txt").read_text() == "old"
+
+
+# --- 6. one run at a time --------------------------------------------------------------------
+
+
+def hold_lock(lock_file: Path, seconds: float) -> subprocess.Popen:
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import filelock, sys, time; lock = filelock.FileLock(sys.argv[1]); lock.acquire();"
+            " print('held', flush=True); time.sleep(float(sys.argv[2]))",
+            str(lock_file),
+            str(seconds),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_second_run_exits_in_progress_while_the_lock_is_held(project):
+    holder = hold_lock(project.lock_file, 60)
+    try:
+        result = cli(project, "--as-of", AS_OF)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.returncode == ExitCode.IN_PROGRESS
+    assert "another run is in progress" in result.stderr and "--wait" in result.stderr
+    assert not project.reports_dir.exists()
+
+
+def test_second_run_waits_for_the_first_with_wait(project):
+    holder = hold_lock(project.lock_file, 2)
+    try:
+        result = cli(project, "--as-of", AS_OF, "--wait", "120")
+    finally:
+        holder.wait()
+    assert result.returncode == ExitCode.OK, result.stderr
+
+
+def test_lock_of_a_killed_run_is_taken_over(project):
+    holder = hold_lock(project.lock_file, 60)
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    assert project.lock_file.exists()
+    result = cli(project, "--as-of", AS_OF)
+    assert result.returncode == ExitCode.OK, result.stderr
+
+
+# --- 7. progress and logs --------------------------------------------------------------------
+
+
+def test_without_a_terminal_each_event_is_a_timestamped_line(project):
+    result = cli(project, "--as-of", AS_OF)
+    assert result.returncode == ExitCode.OK, result.stderr
+    lines = result.stderr.splitlines()
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00 "
+    assert all(re.match(stamp, line) for line in lines), lines
+    for name in ["source", "left", "right", "join"]:
+        assert any(re.search(rf"{name}: running$", line) for line in lines)
+        assert any(re.search(rf"{name}: done in \d+\.\d s$", line) for line in lines)
+    assert result.stdout.strip() == str(project.report_dir(AS_OF) / "index.html")
+    again = cli(project, "--as-of", AS_OF)
+    assert sum("cached" in line for line in again.stderr.splitlines()) == 4
+
+
+def test_quiet_prints_only_the_report_path(project):
+    result = cli(project, "--as-of", AS_OF, "--quiet")
+    assert result.returncode == ExitCode.OK
+    assert result.stderr == ""
+    assert result.stdout.strip() == str(project.report_dir(AS_OF) / "index.html")
+
+
+def test_live_lines_show_each_notebook_state(project):
+    from io import StringIO
+
+    from rich.console import Console
+
+    from helpers.progress import LiveLines
+
+    screen = StringIO()
+    display = LiveLines(Console(file=screen, force_terminal=True, color_system=None, width=120))
+    run(project, display=display)
+    run(
+        project,
+        display=LiveLines(Console(file=screen, force_terminal=True, color_system=None, width=120)),
+    )
+    text = screen.getvalue()
+    assert re.search(r"left\s.*3/3 cells.*done in \d+\.\d s", text)
+    assert re.search(r"join\s.*3/3 cells.*cached", text)
+
+
+# --- 8. provenance ---------------------------------------------------------------------------
+
+
+def test_run_json_records_provenance(project):
+    subprocess.run(["git", "init", "-q", str(project.root)], check=True)
+    subprocess.run(["git", "-C", str(project.root), "add", "."], check=True)
+    subprocess.run(
+        ["git", "-C", str(project.root), "-c", "user.name=t", "-c", "user.email=t@t",
+         "commit", "-qm", "start"],
+        check=True,
+    )  # fmt: skip
+    commit = subprocess.run(
+        ["git", "-C", str(project.root), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+
+    record = run(project)
+
+    assert record["git"] == {"commit": commit, "dirty": False}
+    assert record["python"] == platform.python_version()
+    assert record["packages"]["papermill"] == importlib.metadata.version("papermill")
+    assert record["started"] <= record["finished"]
+    source = record["notebooks"][0]
+    numbers = (project.raw_dir / "numbers.txt").read_bytes()
+    assert source["inputs"] == {"data/raw/numbers.txt": hashlib.sha256(numbers).hexdigest()}
+    assert source["parameters"] == {"processed_dir": "data/processed", "factor": 2}
+    assert source["status"] == "executed" and source["seconds"] > 0
+    total = (project.processed_dir / "total.txt").read_bytes()
+    assert source["outputs"] == {"data/processed/total.txt": hashlib.sha256(total).hexdigest()}
+
+    (project.raw_dir / "numbers.txt").write_text("4 5 6\n")
+    assert run(project)["git"] == {"commit": commit, "dirty": True}
+
+
+# --- failure messages ------------------------------------------------------------------------
+
+
+def test_failing_lines_reads_ipython_tracebacks():
+    traceback = [
+        "\x1b[31m---------------------------------------------------------------\x1b[39m",
+        "\x1b[31mKeyError\x1b[39m                  Traceback (most recent call last)",
+        "\x1b[36mCell\x1b[39m\x1b[36m \x1b[39m\x1b[32mIn[6]\x1b[39m\x1b[32m, line 8\x1b[39m\n"
+        "\x1b[32m      7\x1b[39m x = 1\n"
+        "\x1b[32m----> \x1b[39m\x1b[32m8\x1b[39m table = lookup(x)\n",
+        "\x1b[36mFile \x1b[39m\x1b[32m/src/helpers/flows.py:12\x1b[39m, in \x1b[36mlookup\x1b[39m\n"
+        "\x1b[32m---> \x1b[39m\x1b[32m12\x1b[39m     \x1b[38;5;28;01mreturn\x1b[39;00m {}[key]\n",
+        "\x1b[31mKeyError\x1b[39m: 'missing'",
+    ]
+    assert runner.failing_lines(traceback) == [
+        "Cell In[6], line 8: table = lookup(x)",
+        "File /src/helpers/flows.py:12, in lookup, line 12: return {}[key]",
+    ]
+
+
+def test_code_cell_count_includes_the_injected_parameters_cell(project):
+    assert runner.code_cell_count(project.notebooks_dir / "join.ipynb") == 3
+
+
+def test_staging_project_links_everything_but_processed(project):
+    project.processed_dir.mkdir(parents=True)
+    (project.processed_dir / "old.txt").write_text("published")
+    staging = runner.make_staging_project(project, project.staging_dir / "one")
+    assert (staging.raw_dir / "numbers.txt").read_text() == "1 2 3\n"
+    assert (staging.notebooks_dir / "join.ipynb").is_file()
+    assert os.path.samefile(staging.processed_dir / "old.txt", project.processed_dir / "old.txt")
+    assert not staging.processed_dir.is_symlink()
+    assert not (staging.root / project.work_dir.name).exists()
+
+
+def test_kernel_output_stays_out_of_the_terminal(project):
+    result = cli(project, "--as-of", AS_OF)
+    assert "IPKernelApp" not in result.stderr and "WARNING" not in result.stderr
+
+
+def test_a_second_project_run_in_a_fresh_process_needs_no_papermill(project):
+    """The no-change path imports neither papermill nor nbconvert (each takes ~1.5 s)."""
+    run(project)
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from helpers.cli import main
+        code = main(["run", "--project-dir", {str(project.root)!r}, "--as-of", {AS_OF!r},
+                     "--quiet"])
+        heavy = sorted(m for m in ("papermill", "nbconvert", "nbformat") if m in sys.modules)
+        print(code, heavy)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip().splitlines()[-1] == "0 []", result.stderr
