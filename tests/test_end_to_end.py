@@ -188,3 +188,41 @@ def test_own_fund_history_replaces_the_sample(tmp_path):
         assert "sample data" not in text and "synthetic" not in text, page
     site_index = (project / "reports" / "index.html").read_text(encoding="utf-8").lower()
     assert "synthetic" not in site_index
+
+
+def statuses(report: Path) -> dict[str, str]:
+    record = json.loads((report / "run.json").read_text())
+    return {nb["name"]: nb["status"] for nb in record["notebooks"]}
+
+
+def test_rerun_with_nothing_changed_starts_no_kernel(finished_run, tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(finished_run[0], project)
+    pages = {p: (project / "reports" / "2025-12-31" / f"{p}.html").read_bytes() for p in PAGES}
+
+    result = run(project)
+
+    assert result.returncode == 0, result.stderr
+    report = project / "reports" / "2025-12-31"
+    assert set(statuses(report).values()) == {"cached"}
+    assert "running" not in result.stderr
+    assert {p: (report / f"{p}.html").read_bytes() for p in PAGES} == pages
+
+
+def test_changed_survey_data_reruns_only_what_reads_it(finished_run, tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(finished_run[0], project)
+    figures = project / "data" / "raw" / RAW_FILES["survey_figures"]
+    text = figures.read_text(encoding="utf-8")
+    assert "show both bases" in text
+    figures.write_text(text.replace("show both bases", "show both bases always"), "utf-8")
+
+    result = run(project)
+
+    assert result.returncode == 0, result.stderr
+    assert statuses(project / "reports" / "2025-12-31") == {
+        "01_clean_data": "executed",  # it reads all of data/raw
+        "02_etf_flows": "cached",  # none of its inputs changed
+        "03_sovereign_survey": "executed",
+        "04_summary": "executed",
+    }
