@@ -4,43 +4,17 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from project_runs import copy_project, run
 
 from helpers import load
-from helpers.paths import DEFAULT_LAYOUT, RAW_FILES, USER_FLOWS_DIR, USER_FUND_HISTORY_DIR
+from helpers.paths import RAW_FILES, USER_FUND_HISTORY_DIR
 from helpers.runner import ExitCode
 
 pytestmark = pytest.mark.pipeline
 PAGES = ["01_clean_data", "02_etf_flows", "03_sovereign_survey", "04_summary"]
-
-
-def without_own_data(folder: str, names: list[str]) -> list[str]:
-    """Leave out a researcher's own files in the drop-in folders: runs here use the sample."""
-    if Path(folder).name in (USER_FUND_HISTORY_DIR, USER_FLOWS_DIR):
-        return [name for name in names if name != "README.md"]
-    return []
-
-
-def copy_project(target: Path) -> Path:
-    """The parts of the project a run reads: notebooks, raw data, pipeline.yaml."""
-    source = DEFAULT_LAYOUT.root
-    shutil.copytree(source / "notebooks", target / "notebooks")
-    shutil.copytree(source / "data" / "raw", target / "data" / "raw", ignore=without_own_data)
-    shutil.copy2(source / "pipeline.yaml", target / "pipeline.yaml")
-    return target
-
-
-def run(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "helpers.cli", "run", "--project-dir", str(project), *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -48,11 +22,8 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    project = copy_project(tmp_path_factory.mktemp("project"))
-    result = run(project)
-    assert result.returncode == 0, result.stderr
-    return project, result
+def finished_run(published_run):
+    return published_run
 
 
 def test_run_prints_the_report_path(finished_run):

@@ -417,3 +417,17 @@ def test_validate_iso_date_refuses_other_text(value):
 def test_validate_iso_date_names_the_parameter():
     with pytest.raises(InvalidParameterError, match="parameter 'start'"):
         validate_iso_date("soon", name="start")
+
+
+def test_steps_downstream_of_daily_flows(real_pipeline):
+    from helpers.pipeline import steps_downstream_of
+
+    assert steps_downstream_of(real_pipeline, "data/processed/daily_flows.parquet") == {
+        "01_clean_data",  # writes it
+        "02_etf_flows",  # reads it
+        "04_summary",  # reads it, and 02's summary
+    }
+    assert steps_downstream_of(real_pipeline, "data/processed/survey_summary.json") == {
+        "03_sovereign_survey",
+        "04_summary",
+    }

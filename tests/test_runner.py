@@ -189,7 +189,7 @@ def test_jobs_bounds_the_notebooks_running_at_once(project, monkeypatch):
             active[0] -= 1
         return 0.3
 
-    def render(step, parameters, folder, show_code):
+    def render(step, parameters, folder, *args):
         (folder / f"{step.name}.html").write_text("page")
 
     monkeypatch.setattr(runner, "_execute_step", counting)
@@ -297,12 +297,13 @@ def test_step_key_covers_helpers_source_and_packages(project):
     from helpers.pipeline import load_pipeline
 
     step = load_pipeline(project).step("source")
-    context = runner.RunContext(helpers_sha256="a", environment_sha256="b", show_code=False)
+    context = runner.RunContext("a", "b", show_code=False, as_of=AS_OF)
     key = runner.step_key(step, {"factor": 2}, {"data/raw/numbers.txt": "c"}, context)
     changed = [
-        runner.RunContext(helpers_sha256="x", environment_sha256="b", show_code=False),
-        runner.RunContext(helpers_sha256="a", environment_sha256="x", show_code=False),
-        runner.RunContext(helpers_sha256="a", environment_sha256="b", show_code=True),
+        runner.RunContext("x", "b", show_code=False, as_of=AS_OF),
+        runner.RunContext("a", "x", show_code=False, as_of=AS_OF),
+        runner.RunContext("a", "b", show_code=True, as_of=AS_OF),
+        runner.RunContext("a", "b", show_code=False, as_of="2025-07-01"),
     ]
     for other in changed:
         assert runner.step_key(step, {"factor": 2}, {"data/raw/numbers.txt": "c"}, other) != key

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import functools
+import http.server
 import os
 import sys
 from pathlib import Path
@@ -23,6 +25,17 @@ def _positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
     return int(text)
+
+
+def _add_project_dir(command: argparse.ArgumentParser) -> None:
+    """The project to work on (tests and benchmarks point it at a copy)."""
+    command.add_argument(
+        "--project-dir",
+        type=lambda d: ProjectLayout(Path(d).resolve()),
+        default=DEFAULT_LAYOUT,
+        metavar="DIR",
+        help=argparse.SUPPRESS,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,14 +80,50 @@ def build_parser() -> argparse.ArgumentParser:
         help="if another run is in progress, wait this long for it before giving up (exit 4)",
     )
     run.add_argument("--quiet", action="store_true", help="print only errors and the report's path")
-    run.add_argument(
-        "--project-dir",
-        type=lambda d: ProjectLayout(Path(d).resolve()),
-        default=DEFAULT_LAYOUT,
-        metavar="DIR",
-        help=argparse.SUPPRESS,
+    _add_project_dir(run)
+    serve = commands.add_parser(
+        "serve", help="preview the published reports in a browser at http://127.0.0.1:PORT/"
     )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=8000,
+        help="port on 127.0.0.1 (default: 8000; 0 picks a free one)",
+    )
+    _add_project_dir(serve)
     return parser
+
+
+class _QuietRequestHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves files; logs only failed requests (the terminal keeps the address readable)."""
+
+    def log_request(self, code="-", size="-"):
+        if isinstance(code, int) and code >= 400:
+            super().log_request(code, size)
+
+
+def serve_reports(reports_dir: Path, port: int = 8000) -> int:
+    """Serve `reports_dir` on 127.0.0.1 (this machine only) until Ctrl-C."""
+    if not (reports_dir / "index.html").is_file():
+        print(
+            f"chinaflows: nothing published yet in {reports_dir}; run `chinaflows run` first",
+            file=sys.stderr,
+        )
+        return ExitCode.USAGE
+    handler = functools.partial(_QuietRequestHandler, directory=str(reports_dir))
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as error:
+        print(f"chinaflows: cannot listen on 127.0.0.1:{port}: {error}", file=sys.stderr)
+        return ExitCode.USAGE
+    with server:
+        print(f"Serving {reports_dir} at http://127.0.0.1:{server.server_port}/", flush=True)
+        print("Press Ctrl-C to stop.", flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            print("Stopped.", flush=True)
+    return ExitCode.OK
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"chinaflows: {failure}", file=sys.stderr)
             return failure.exit_code
         print(report_dir / "index.html")
+    elif args.command == "serve":
+        return serve_reports(args.project_dir.reports_dir, args.port)
     return ExitCode.OK
 
 

@@ -87,6 +87,21 @@ def upstream_steps(pipeline: Pipeline, step: NotebookStep) -> list[str]:
     return sorted({producers[i] for i in step.inputs if i in producers})
 
 
+def steps_downstream_of(pipeline: Pipeline, path: str) -> set[str]:
+    """The notebooks that write `path`, read it, or read what a reader of it wrote.
+
+    The writer's other outputs do not carry `path` on (01 writes the survey tables too).
+    """
+    reached, affected = {path}, set()
+    for step in pipeline.steps:  # in execution order: producers before their readers
+        if reached & set(step.inputs):
+            affected.add(step.name)
+            reached |= set(step.outputs)
+        elif path in step.outputs:
+            affected.add(step.name)
+    return affected
+
+
 def notebook_parameters(path: Path) -> dict[str, Any]:
     """The defaults in a notebook's `parameters` cell, as Python values."""
     import papermill  # imported here: it is slow to import, and a cached run never needs it

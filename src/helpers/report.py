@@ -1,8 +1,11 @@
 """HTML for the static site: executed notebooks rendered with nbconvert, and the index pages.
 
-Pages hide code by default, drop papermill's injected-parameters cell and open instead with a
-table of the parameters the notebook ran with. Index pages are jinja2 templates (autoescaped:
-text from data is shown as text).
+The site is static and self-contained: a page asks no other host for anything, so a report
+folder works offline, from disk or from `chinaflows serve`. Pages hide code by default, drop
+papermill's injected-parameters cell and open instead with a table of the data's as-of date and
+source and the parameters the notebook ran with. Index pages are jinja2 templates (autoescaped:
+text from data is shown as text). Executed notebooks are published without this machine's
+folders (`make_publishable`).
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 
+from helpers import paths
 from helpers.show import SAMPLE_MARK
 
 _TEMPLATES = jinja2.Environment(
@@ -22,12 +27,24 @@ _TEMPLATES = jinja2.Environment(
 )
 
 
-def _page_header(title: str, parameters: dict[str, Any], run_index: str, site_index: str) -> str:
-    return _TEMPLATES.get_template("page_header.html.j2").render(
-        title=title,
-        parameters={k: json.dumps(v) for k, v in parameters.items()},
-        run_index=run_index,
-        site_index=site_index,
+_PAGE_TEMPLATES = Path(__file__).parent / "templates" / "nbconvert"
+PAGE_TEMPLATE = "chinaflows_page"  # nbconvert's "lab" page without CDN scripts (see its file)
+
+
+def _page_header(
+    parameters: dict[str, Any], as_of: str | None, flows_source: str | None
+) -> markupsafe.Markup:
+    shown = {k: json.dumps(v) for k, v in parameters.items() if k != "as_of"}
+    # Markup: the template escaped every value already; nbconvert's templates do not escape.
+    return markupsafe.Markup(
+        _TEMPLATES.get_template("page_header.html.j2").render(
+            parameters=shown,
+            as_of=as_of,
+            flows_source=flows_source,
+            sample_mark=SAMPLE_MARK,
+            run_index="index.html",
+            site_index="../index.html",
+        )
     )
 
 
@@ -37,23 +54,28 @@ def render_notebook_html(
     title: str,
     parameters: dict[str, Any],
     show_code: bool = False,
+    *,
+    as_of: str | None = None,
+    flows_source: str | None = None,
 ) -> Path:
-    """Render an executed notebook to a reader-first HTML page beside the index pages."""
+    """Render an executed notebook to a reader-first HTML page beside the index pages.
+
+    The page is self-contained (no script, font or stylesheet from another host; charts are
+    inline PNGs) and opens with a header: links to the run's and the site's index, the data's
+    as-of date (`as_of`, else the `as_of` parameter), the fund flows' source when the page shows
+    fund flows (`flows_source`: "sample" or "user"; None leaves the line out) and the parameters
+    the notebook ran with. Code is hidden unless `show_code`; papermill's injected-parameters
+    cell is never shown.
+    """
     # nbformat and nbconvert take a second to import; a run with nothing to execute skips them.
     import nbformat
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
 
     notebook = nbformat.read(notebook_path, as_version=4)
-    notebook.cells.insert(
-        0,
-        # nbconvert sanitises raw cells; a markdown cell passes the (already escaped) HTML through.
-        nbformat.v4.new_markdown_cell(
-            _page_header(title, parameters, run_index="index.html", site_index="../index.html")
-        ),
-    )
     exporter = HTMLExporter(
-        template_name="lab",
+        extra_template_basedirs=[str(_PAGE_TEMPLATES)],
+        template_name=PAGE_TEMPLATE,
         exclude_input=not show_code,
         exclude_input_prompt=True,
         exclude_output_prompt=True,
@@ -62,9 +84,88 @@ def render_notebook_html(
     exporter.register_preprocessor(
         TagRemovePreprocessor(remove_cell_tags={"injected-parameters"}, enabled=True), enabled=True
     )
-    body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
+    as_of = as_of or parameters.get("as_of") or None
+    resources = {
+        "metadata": {"name": f"{title}: as of {as_of}" if as_of else title},
+        "chinaflows_page_header": _page_header(parameters, as_of, flows_source),
+    }
+    body, _ = exporter.from_notebook_node(notebook, resources=resources)
     html_path.write_text(body, encoding="utf-8")
     return html_path
+
+
+def read_flows_source(processed_dir: Path) -> str | None:
+    """Where the fund flows in `processed_dir` came from, as the cleaning notebook decided:
+    "sample" or "user" (None before it has written the daily flows)."""
+    daily = paths.processed_path(processed_dir, "daily_flows")
+    if not daily.exists():
+        return None
+    import pandas as pd
+
+    from helpers import cleaning
+
+    return cleaning.flows_source(pd.read_parquet(daily, columns=["is_synthetic"]))
+
+
+def _relative_path(path: str, roots: list[Path]) -> str:
+    """`path` relative to the first of `roots` that holds it, else only its file name."""
+    if not Path(path).is_absolute():
+        return path
+    for root in roots:
+        if Path(path).is_relative_to(root):
+            return Path(path).relative_to(root).as_posix()
+    return Path(path).name
+
+
+def make_publishable(
+    notebook_path: Path,
+    project_root: Path,
+    *,
+    run_root: Path | None = None,
+    published_as: Path | None = None,
+) -> Path:
+    """Rewrite an executed notebook so that it names no folder of this machine; returns it.
+
+    papermill records where it read and wrote the notebook (metadata.papermill.input_path and
+    output_path) as absolute paths: they become relative to `project_root` (the output path is
+    `published_as`, where the notebook will be published, if given). Absolute paths in the
+    outputs (tracebacks, warnings, printed text) are written relative to the folder the notebook
+    ran in (`run_root`, the run's copy of the project, else `project_root`), and the home folder
+    as "~". Call it right after the notebook executed, before its page is rendered.
+    """
+    import nbformat
+
+    project_root = Path(project_root).absolute()
+    roots = [Path(r).absolute() for r in (run_root, project_root) if r is not None]
+    notebook = nbformat.read(notebook_path, as_version=4)
+    papermill = notebook.metadata.get("papermill", {})
+    if papermill.get("input_path"):
+        papermill["input_path"] = _relative_path(papermill["input_path"], roots)
+    if papermill.get("output_path") or published_as is not None:
+        output = str(Path(published_as).absolute()) if published_as else papermill["output_path"]
+        papermill["output_path"] = _relative_path(output, roots)
+
+    local = [(f"{root}/", "") for root in roots] + [(f"{Path.home()}/", "~/")]
+    local.sort(key=lambda pair: len(pair[0]), reverse=True)  # the deepest folder first
+
+    def relative(text: str) -> str:
+        for prefix, replacement in local:
+            text = text.replace(prefix, replacement)
+        return text
+
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = relative(output["text"])
+            if "traceback" in output:
+                output["traceback"] = [relative(line) for line in output["traceback"]]
+            if "evalue" in output:
+                output["evalue"] = relative(output["evalue"])
+            for mime, value in output.get("data", {}).items():
+                if mime.startswith("text/") and isinstance(value, str):
+                    output["data"][mime] = relative(value)
+    nbformat.write(notebook, notebook_path)
+    return notebook_path
 
 
 def _write_page(template: str, target: Path, **context: Any) -> Path:

@@ -16,6 +16,7 @@ otherwise its last executed notebook and page are reused and no kernel starts.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import enum
 import errno
@@ -35,7 +36,7 @@ from typing import Any
 import filelock
 
 import helpers
-from helpers import fingerprint, provenance
+from helpers import fingerprint, paths, provenance
 from helpers.errors import InvalidDataError, InvalidParameterError
 from helpers.paths import ProjectLayout
 from helpers.pipeline import (
@@ -43,6 +44,7 @@ from helpers.pipeline import (
     Pipeline,
     load_pipeline,
     resolve_parameters,
+    steps_downstream_of,
     upstream_steps,
     validate_iso_date,
 )
@@ -143,6 +145,7 @@ class RunContext:
     helpers_sha256: str
     environment_sha256: str
     show_code: bool
+    as_of: str  # every page states it, also those of notebooks that do not take it
 
 
 def step_key(
@@ -158,6 +161,7 @@ def step_key(
             "helpers": context.helpers_sha256,
             "environment": context.environment_sha256,
             "show_code": context.show_code,
+            "as_of": context.as_of,
         }
     )
 
@@ -298,18 +302,44 @@ def _execute_step(
     return time.perf_counter() - clock
 
 
-def _render_page(step: NotebookStep, parameters: dict[str, Any], folder: Path, show_code: bool):
+@dataclass(frozen=True)
+class PageContext:
+    """What a page states beyond its notebook: the run's as-of date, where it is published, and
+    which notebooks show fund flows (their pages say whether those are the sample)."""
+
+    layout: ProjectLayout
+    as_of: str
+    published_dir: Path
+    showing_flows: frozenset[str]
+
+
+def _render_page(step, parameters, folder: Path, show_code: bool, page: PageContext, project):
     from helpers import report
 
     executed = folder / f"{step.name}.ipynb"
+    report.make_publishable(
+        executed,
+        page.layout.root,
+        run_root=project.root,
+        published_as=page.published_dir / executed.name,
+    )
+    flows_source = (
+        report.read_flows_source(project.processed_dir) if step.name in page.showing_flows else None
+    )
     report.render_notebook_html(
-        executed, executed.with_suffix(".html"), step.title, parameters, show_code=show_code
+        executed,
+        executed.with_suffix(".html"),
+        step.title,
+        parameters,
+        show_code=show_code,
+        as_of=page.as_of,
+        flows_source=flows_source,
     )
 
 
-def _run_and_render(step, parameters, project, report_staging, display, show_code) -> float:
+def _run_and_render(step, parameters, project, report_staging, display, show_code, page) -> float:
     seconds = _execute_step(step, parameters, project, report_staging, display)
-    _render_page(step, parameters, report_staging, show_code)
+    _render_page(step, parameters, report_staging, show_code, page, project)
     return seconds
 
 
@@ -428,12 +458,21 @@ class _Run:
         report_staging = self.layout.reports_dir / f".staging-{run_id}"
         try:
             project = make_staging_project(self.layout, work)
+            self.project = project
+            daily_flows = paths.processed_path("data/processed", "daily_flows").as_posix()
+            self.page = PageContext(
+                self.layout,
+                as_of,
+                self.layout.report_dir(as_of),
+                frozenset(steps_downstream_of(pipeline, daily_flows)),
+            )
             report_staging.mkdir(parents=True)
             versions = fingerprint.installed_versions()
             context = RunContext(
                 helpers_sha256=fingerprint.package_source_sha256(Path(helpers.__file__).parent),
                 environment_sha256=fingerprint.digest(versions),
                 show_code=self.show_code,
+                as_of=as_of,
             )
             records = self._run_graph(pipeline, parameters, project, report_staging, context)
             for published in pipeline.publish:
@@ -532,6 +571,7 @@ class _Run:
                         report_staging,
                         self.display,
                         self.show_code,
+                        self.page,
                     )
                     running[future] = record
                 if not running:
@@ -590,7 +630,9 @@ class _Run:
 
         executed = report_staging / f"{step.name}.ipynb"
         if executed.exists():
-            _render_page(step, parameters[step.name], report_staging, show_code=True)
+            failed = self.layout.failed_reports_dir / self.as_of
+            page = dataclasses.replace(self.page, published_dir=failed)
+            _render_page(step, parameters[step.name], report_staging, True, page, self.project)
         failed = _keep_failed_run(report_staging, self.layout, self.as_of)
         where = f"\n  failed notebook: {failed / executed.name}"
         if (failed / f"{step.name}.html").exists():

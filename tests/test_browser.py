@@ -1,0 +1,270 @@
+"""The published site in a real browser: Debian's chromium (/usr/bin/chromium), driven by
+Playwright, opening the pages from disk with the network emulated as cut and every request
+outside the report folder blocked and counted.
+
+Never a downloaded browser (`playwright install` is not used): .ci/run installs Debian's
+chromium and sets CHINAFLOWS_REQUIRE_BROWSER=1, which turns the skip below into a failure, so
+that CI cannot pass without running these tests. Full-page screenshots of every page are kept
+in $CHINAFLOWS_SCREENSHOTS_DIR, else in the test's temporary folder (printed with -s).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+from project_runs import copy_project, run
+
+from helpers.paths import RAW_FILES
+from helpers.show import SAMPLE_MARK
+
+pytestmark = [pytest.mark.browser, pytest.mark.pipeline]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+REQUIRE_BROWSER = "CHINAFLOWS_REQUIRE_BROWSER"
+SCREENSHOTS_DIR = "CHINAFLOWS_SCREENSHOTS_DIR"
+AS_OF = "2025-12-31"
+NOTEBOOK_PAGES = ["01_clean_data", "02_etf_flows", "03_sovereign_survey", "04_summary"]
+HOSTILE = "<script>window.__pwned=1</script><b>bold</b>"
+
+
+def _missing_browser() -> str | None:
+    if not CHROMIUM.is_file():
+        return f"{CHROMIUM} is missing (apt-get install chromium; .ci/run does)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is missing (make install)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if reason := _missing_browser():
+        if os.environ.get(REQUIRE_BROWSER) == "1":
+            pytest.fail(f"browser tests required ({REQUIRE_BROWSER}=1) but {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory) -> Path:
+    folder = Path(os.environ.get(SCREENSHOTS_DIR) or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"\nscreenshots: {folder}")
+    return folder
+
+
+@dataclass
+class LoadedPage:
+    """A page opened from disk, with what happened while it loaded."""
+
+    page: object
+    path: Path
+    outside_requests: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+
+    def images(self) -> list[dict]:
+        return self.page.evaluate(
+            "Array.from(document.images).map(i => ({"
+            "src: i.src.slice(0, 40), complete: i.complete, width: i.naturalWidth}))"
+        )
+
+    def visible(self, selector: str) -> bool:
+        found = self.page.locator(selector)
+        return any(found.nth(i).is_visible() for i in range(found.count()))
+
+
+def inside(url: str, site: Path) -> bool:
+    """Whether `url` is the page's own data or a file of the report site."""
+    if url.startswith(("data:", "about:")):
+        return True
+    parsed = urlparse(url)
+    return parsed.scheme == "file" and Path(unquote(parsed.path)).resolve().is_relative_to(site)
+
+
+@pytest.fixture
+def open_page(browser):
+    """Opens a page of a site from disk: network cut, requests outside the site aborted and
+    counted, console errors collected."""
+    contexts = []
+
+    def load(path: Path, site: Path) -> LoadedPage:
+        context = browser.new_context(offline=True, viewport={"width": 1280, "height": 900})
+        contexts.append(context)
+        loaded = LoadedPage(page=None, path=path)
+        site = site.resolve()
+
+        def route(route):
+            if inside(route.request.url, site):
+                route.continue_()
+            else:
+                loaded.outside_requests.append(route.request.url)
+                route.abort()
+
+        def seen(request):  # also what the route did not see
+            if not inside(request.url, site) and request.url not in loaded.outside_requests:
+                loaded.outside_requests.append(request.url)
+
+        context.route("**/*", route)
+        context.on("request", seen)
+        page = context.new_page()
+        page.on("console", lambda m: m.type == "error" and loaded.console_errors.append(m.text))
+        page.on("pageerror", lambda error: loaded.console_errors.append(str(error)))
+        page.goto(path.resolve().as_uri(), wait_until="load")
+        page.wait_for_load_state("networkidle")
+        loaded.page = page
+        return loaded
+
+    yield load
+    for context in contexts:
+        context.close()
+
+
+def shown_number(text: str) -> float:
+    match = re.search(r"[-+]?\d+(\.\d+)?", text)
+    assert match, text
+    return float(match.group(0))
+
+
+def expected_number(headline: dict, key: str) -> float:
+    """The figure of headline.json under `key` as the indexes show it (bn, pp, p)."""
+    value = headline
+    for part in key.split("."):
+        value = value[part]
+    if key.startswith("flows."):
+        return round(value / 1e9, 2)
+    return round(value, 3 if key.endswith("p_value") else 1)
+
+
+def check_headline_figures(loaded: LoadedPage, headline: dict, scope: str = "") -> int:
+    cells = loaded.page.locator(f"{scope} [data-key]".strip())
+    for i in range(cells.count()):
+        key = cells.nth(i).get_attribute("data-key")
+        text = cells.nth(i).inner_text()
+        assert shown_number(text) == expected_number(headline, key), (loaded.path.name, key, text)
+    return cells.count()
+
+
+def check_links_resolve(loaded: LoadedPage) -> None:
+    for href in loaded.page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)"):
+        if href.startswith("file:"):
+            target = Path(unquote(urlparse(href).path))
+            assert target.exists(), f"{loaded.path.name} links to a missing {target}"
+
+
+# --- a fresh report ------------------------------------------------------------------------------
+
+
+def site_pages(reports: Path) -> list[Path]:
+    report = reports / AS_OF
+    return [
+        reports / "index.html",
+        report / "index.html",
+        *(report / f"{name}.html" for name in NOTEBOOK_PAGES),
+    ]
+
+
+def test_every_page_renders_offline_from_disk(published_run, open_page, screenshots, tmp_path):
+    # A copy in another folder: a report folder moved elsewhere works the same.
+    reports = tmp_path / "copied" / "reports"
+    shutil.copytree(published_run[0] / "reports", reports)
+    headline = json.loads((reports / AS_OF / "headline.json").read_text(encoding="utf-8"))
+    sample = headline["flows_source"] == "sample"
+
+    for path in site_pages(reports):
+        loaded = open_page(path, reports)
+        name = "site_index" if path.parent == reports else path.stem
+        loaded.page.screenshot(path=screenshots / f"{name}.png", full_page=True)
+
+        assert loaded.outside_requests == [], (name, loaded.outside_requests)
+        assert loaded.console_errors == [], (name, loaded.console_errors)
+        images = loaded.images()
+        assert all(image["complete"] and image["width"] > 0 for image in images), (name, images)
+        check_links_resolve(loaded)
+        if name in NOTEBOOK_PAGES:
+            assert images, f"{name} shows no chart"
+            assert loaded.visible('a[href="index.html"]'), f"{name}: no link to the run's index"
+            assert loaded.visible('a[href="../index.html"]'), f"{name}: no link to all runs"
+            assert loaded.visible("header.report-header"), f"{name}: no parameters table"
+            assert AS_OF in loaded.page.locator("header.report-header").inner_text()
+        if name == "site_index":
+            row = f'tr:has(a[data-run="{AS_OF}"])'
+            assert check_headline_figures(loaded, headline, row) == 3
+        if name == "index":
+            assert check_headline_figures(loaded, headline) >= 6
+            assert loaded.visible('a[href="../index.html"]')
+            for page in NOTEBOOK_PAGES:
+                assert loaded.visible(f'a[href="{page}.html"]'), page
+        if sample and name != "03_sovereign_survey":  # 03 shows no fund flows
+            assert loaded.visible(".sample-mark"), f"{name}: the sample mark is not visible"
+            assert SAMPLE_MARK in loaded.page.locator(".sample-mark").first.inner_text().lower()
+    assert len(list(screenshots.glob("*.png"))) >= len(site_pages(reports))
+
+
+# --- text from data is text ----------------------------------------------------------------------
+
+
+def set_first_row(csv_file: Path, column: str, value: str) -> None:
+    with csv_file.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    rows[0][column] = value
+    with csv_file.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_markup_in_the_raw_data_is_shown_as_text(tmp_path, open_page, screenshots):
+    project = copy_project(tmp_path / "project")
+    raw = project / "data" / "raw"
+    # An event's title reaches the sentences of 01 and 02 (it falls on a market holiday), a
+    # publisher the sources table of 04.
+    set_first_row(raw / RAW_FILES["events"], "event", HOSTILE)
+    set_first_row(raw / RAW_FILES["reported_flows"], "source_publisher", HOSTILE)
+
+    result = run(project)
+
+    assert result.returncode == 0, result.stderr
+    reports = project / "reports"
+    shown_on = []
+    for path in site_pages(reports):
+        loaded = open_page(path, reports)
+        page = loaded.page
+        assert page.evaluate("typeof window.__pwned") == "undefined", path.name
+        made_bold = page.evaluate(
+            "Array.from(document.querySelectorAll('b')).filter(b => b.textContent === 'bold')"
+            ".length"
+        )
+        assert made_bold == 0, f"{path.name}: a <b> element was made from the data"
+        made_script = page.evaluate(
+            "Array.from(document.scripts).filter(s => s.text.includes('__pwned')).length"
+        )
+        assert made_script == 0, f"{path.name}: a <script> element was made from the data"
+        literal = page.get_by_text(HOSTILE)
+        if any(literal.nth(i).is_visible() for i in range(literal.count())):
+            shown_on.append(path.stem)
+            page.screenshot(path=screenshots / f"hostile_{path.stem}.png", full_page=True)
+    assert {"01_clean_data", "04_summary"} <= set(shown_on), shown_on

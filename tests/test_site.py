@@ -1,0 +1,265 @@
+"""The static site: self-contained pages, nothing private published, `chinaflows serve`.
+
+The browser checks of the same site are in test_browser.py.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from helpers import report
+from helpers.paths import DEFAULT_LAYOUT
+from helpers.show import SAMPLE_MARK
+
+AS_OF = "2025-12-31"
+MAX_PAGE_BYTES = 2 * 1024 * 1024
+
+
+# --- one page, rendered from a small executed notebook -------------------------------------------
+
+
+def executed_notebook(folder: Path, project: Path) -> Path:
+    """A notebook as papermill leaves it: injected parameters, absolute paths in its metadata
+    and in a traceback, a warning that names a file in the home folder."""
+    notebook = nbformat.v4.new_notebook()
+    parameters = nbformat.v4.new_code_cell("as_of = ''", metadata={"tags": ["parameters"]})
+    injected = nbformat.v4.new_code_cell(
+        "as_of = '2025-12-31'\nsecret_marker = 1", metadata={"tags": ["injected-parameters"]}
+    )
+    text = nbformat.v4.new_markdown_cell("# A page\n\nSome *text*.")
+    shown = nbformat.v4.new_code_cell("print('hello')")
+    shown.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="hello\n"),
+        nbformat.v4.new_output(
+            "stream",
+            name="stderr",
+            text=f"{Path.home()}/.cache/x.py:3: UserWarning: careful\n",
+        ),
+        nbformat.v4.new_output(
+            "error",
+            ename="ValueError",
+            evalue=f"bad file {project}/data/raw/events.csv",
+            traceback=[f"File {project}/src/helpers/load.py:10, in read()"],
+        ),
+    ]
+    notebook.cells = [parameters, injected, text, shown]
+    notebook.metadata["papermill"] = {
+        "input_path": str(project / "notebooks" / "01_page.ipynb"),
+        "output_path": str(project / "reports" / ".staging-x" / "01_page.ipynb"),
+        "parameters": {"as_of": AS_OF},
+    }
+    path = folder / "01_page.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+def test_make_publishable_writes_project_relative_paths(tmp_path):
+    project = tmp_path / "project"
+    executed = executed_notebook(tmp_path, project)
+
+    assert (
+        report.make_publishable(
+            executed, project, published_as=project / "reports" / AS_OF / "01_page.ipynb"
+        )
+        == executed
+    )
+
+    notebook = nbformat.read(executed, as_version=4)
+    assert notebook.metadata["papermill"]["input_path"] == "notebooks/01_page.ipynb"
+    assert notebook.metadata["papermill"]["output_path"] == f"reports/{AS_OF}/01_page.ipynb"
+    text = executed.read_text(encoding="utf-8")
+    assert str(tmp_path) not in text and str(Path.home()) + "/" not in text
+    outputs = notebook.cells[3].outputs
+    assert outputs[1]["text"] == "~/.cache/x.py:3: UserWarning: careful\n"
+    assert outputs[2]["evalue"] == "bad file data/raw/events.csv"
+    assert outputs[2]["traceback"] == ["File src/helpers/load.py:10, in read()"]
+
+    report.make_publishable(executed, project)  # a second pass changes nothing
+    assert executed.read_text(encoding="utf-8") == text
+
+
+def test_make_publishable_keeps_only_the_name_of_a_path_outside_the_project(tmp_path):
+    executed = executed_notebook(tmp_path, tmp_path / "elsewhere")
+    report.make_publishable(executed, tmp_path / "project")
+    papermill = nbformat.read(executed, as_version=4).metadata["papermill"]
+    assert papermill["input_path"] == "01_page.ipynb"
+
+
+def test_page_is_self_contained_and_opens_with_its_parameters(tmp_path):
+    executed = executed_notebook(tmp_path, tmp_path / "project")
+    page = report.render_notebook_html(
+        executed,
+        tmp_path / "01_page.html",
+        "A <page>",
+        {"as_of": AS_OF, "tolerance_pct": 1.0, "cohorts": {"technology": ["KWEB"]}},
+        as_of=AS_OF,
+        flows_source="sample",
+    ).read_text(encoding="utf-8")
+
+    assert_self_contained(page)
+    assert "secret_marker" not in page  # the injected-parameters cell
+    assert "print(&#39;hello&#39;)" not in page and "print('hello')" not in page  # code hidden
+    assert "<title>A &lt;page&gt;: as of 2025-12-31</title>" in page
+    header = page[page.index('<header class="report-header">') : page.index("</header>")]
+    assert '<a href="index.html">' in header and '<a href="../index.html">' in header
+    assert f"<tr><th>data as of</th><td>{AS_OF}</td></tr>" in header
+    assert SAMPLE_MARK in header
+    assert "<th>tolerance_pct</th><td><code>1.0</code>" in header
+    assert '<code>{"technology": ["KWEB"]}</code>' in header
+    assert page.index("</header>") < page.index('id="A-page"')  # the header comes first
+
+
+def test_page_with_code_and_user_data(tmp_path):
+    executed = executed_notebook(tmp_path, tmp_path / "project")
+    page = report.render_notebook_html(
+        executed, tmp_path / "p.html", "P", {}, show_code=True, as_of=AS_OF, flows_source="user"
+    ).read_text(encoding="utf-8")
+    assert "print" in page and "hello" in page
+    assert "secret_marker" not in page  # never shown as code, even with --show-code
+    assert "your own data" in page
+    assert SAMPLE_MARK not in page and "synthetic" not in page
+
+
+def test_page_without_a_fund_flows_source_states_none(tmp_path):
+    executed = executed_notebook(tmp_path, tmp_path / "project")
+    page = report.render_notebook_html(
+        executed, tmp_path / "p.html", "P", {"as_of": AS_OF}
+    ).read_text(encoding="utf-8")
+    assert f"<tr><th>data as of</th><td>{AS_OF}</td></tr>" in page  # from the parameters
+    assert "<th>fund flows</th>" not in page
+
+
+def test_read_flows_source(tmp_path):
+    import pandas as pd
+
+    assert report.read_flows_source(tmp_path) is None
+    pd.DataFrame({"is_synthetic": [True, True]}).to_parquet(tmp_path / "daily_flows.parquet")
+    assert report.read_flows_source(tmp_path) == "sample"
+    pd.DataFrame({"is_synthetic": [True, False]}).to_parquet(tmp_path / "daily_flows.parquet")
+    assert report.read_flows_source(tmp_path) == "user"
+
+
+# --- a fresh report ------------------------------------------------------------------------------
+
+
+def assert_self_contained(page: str, name: str = "page") -> None:
+    """Nothing the browser would fetch from another host on opening the page: no script, style
+    sheet, font or image by address, no CSS import; links (<a href>) are not fetched."""
+    assert not re.search(r"<script[^>]*\bsrc=", page, re.I), f"{name}: a script by address"
+    assert not re.search(r"<link\b", page, re.I), f"{name}: a linked resource"
+    assert not re.search(r"@import|url\(\s*['\"]?(https?:)?//", page, re.I), f"{name}: CSS import"
+    assert not re.search(r"\bsrc=['\"]?(https?:)?//", page, re.I), f"{name}: a remote src"
+    assert "cdnjs" not in page and "unpkg" not in page, name
+
+
+@pytest.fixture(scope="module")
+def reports(published_run, tmp_path_factory) -> Path:
+    project = tmp_path_factory.mktemp("published") / "project"
+    shutil.copytree(published_run[0], project, symlinks=True)
+    return project / "reports"
+
+
+def without_base64(text: str) -> str:
+    """The text without embedded images (base64 runs may spell any short word by chance)."""
+    return re.sub(r"[A-Za-z0-9+/=\n\\]{200,}", "", text)
+
+
+@pytest.mark.pipeline
+def test_published_site_names_no_folder_user_or_host_of_this_machine(reports):
+    project = reports.parent
+    folders = {
+        str(Path.home()),
+        str(project),
+        str(project.resolve()),
+        str(DEFAULT_LAYOUT.root),
+        os.getcwd(),
+    }
+    folders = {f for f in folders if len(f) > 1}
+    names = {getpass.getuser(), socket.gethostname(), socket.gethostname().split(".")[0]}
+    found = []
+    files = [p for p in reports.rglob("*") if p.is_file()]
+    assert len(files) >= 10
+    for path in files:
+        text = without_base64(path.read_text(encoding="utf-8", errors="replace"))
+        found += [f"{path.name}: {folder}" for folder in folders if folder in text]
+        for name in names:  # as a word; not CSS's ":root" when the user is root
+            for hit in re.finditer(rf"(?<![\w:-]){re.escape(name)}(?![\w-])", text):
+                context = text[hit.start() - 40 : hit.end() + 40]
+                found.append(f"{path.name}: {name!r} in {context!r}")
+    assert not found, "\n".join(found[:20])
+
+
+@pytest.mark.pipeline
+def test_published_pages_are_self_contained_and_small(reports):
+    pages = sorted(reports.rglob("*.html"))
+    assert len(pages) == 6  # the site index, the run index and the four notebooks' pages
+    for page in pages:
+        assert page.stat().st_size <= MAX_PAGE_BYTES, f"{page.name}: {page.stat().st_size} bytes"
+        assert_self_contained(page.read_text(encoding="utf-8"), page.name)
+
+
+@pytest.mark.pipeline
+def test_published_notebooks_name_their_paths_relative_to_the_project(reports):
+    for executed in reports.glob(f"{AS_OF}/*.ipynb"):
+        papermill = json.loads(executed.read_text(encoding="utf-8"))["metadata"]["papermill"]
+        assert papermill["input_path"] == f"notebooks/{executed.name}"
+        assert papermill["output_path"] == f"reports/{AS_OF}/{executed.name}"
+
+
+# --- chinaflows serve ----------------------------------------------------------------------------
+
+
+def test_serve_previews_the_reports_on_localhost(tmp_path):
+    reports = tmp_path / "reports"
+    (reports / AS_OF).mkdir(parents=True)
+    (reports / "index.html").write_text("<h1>all runs</h1>", encoding="utf-8")
+    (reports / AS_OF / "index.html").write_text("<h1>one run</h1>", encoding="utf-8")
+    (tmp_path / "pipeline.yaml").write_text("not for the site", encoding="utf-8")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "helpers.cli", "serve", "--port", "0", "--project-dir", tmp_path],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first_line = server.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", first_line)
+        assert url, first_line + server.stderr.read()
+        with urllib.request.urlopen(url.group(0) + "index.html", timeout=10) as response:
+            assert response.status == 200
+            assert response.read() == b"<h1>all runs</h1>"
+        with urllib.request.urlopen(f"{url.group(0)}{AS_OF}/index.html", timeout=10) as response:
+            assert b"one run" in response.read()
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(url.group(0) + "../pipeline.yaml", timeout=10)
+    finally:
+        server.send_signal(signal.SIGINT)  # Ctrl-C
+        out, err = server.communicate(timeout=10)
+    assert server.returncode == 0, err
+    assert "Stopped." in out
+    assert "Traceback" not in err
+
+
+def test_serve_refuses_a_folder_with_nothing_published(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "helpers.cli", "serve", "--project-dir", tmp_path],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "nothing published yet" in done.stderr
