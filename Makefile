@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install report test lint lock sample clean
+.PHONY: help install report test lint bench lock sample clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -24,8 +24,11 @@ report: $(STAMP)  ## run the pipeline on the data in data/raw and print the repo
 test: $(STAMP)  ## run the test suite
 	$(BIN)/python -m pytest $(ARGS)
 
-lint: $(STAMP)  ## ruff over src/, tests/ and notebooks/
-	$(BIN)/ruff check src tests notebooks scripts
+lint: $(STAMP)  ## ruff over the code: src/, tests/, notebooks/, scripts/, benchmarks/
+	$(BIN)/ruff check src tests notebooks scripts benchmarks
+
+bench: $(STAMP)  ## measure the runner against its goals (takes ~15 min; ARGS="--skip-scale" ~2 min)
+	$(BIN)/python benchmarks/bench.py $(ARGS)
 
 lock:  ## re-pin requirements.lock from pyproject.toml (needs the network to PyPI)
 	$(PYTHON) -m pip install --quiet uv

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,10 +11,16 @@ import pytest
 from helpers.flows import (
     cohort_flows,
     cumulative_cohort_flows,
+    cumulative_from_records,
+    cumulative_records,
     derive_daily_flows,
     flows_by_period,
+    per_etf_summary,
     period_flows,
+    period_summary,
     reconcile_reported_flows,
+    shifted_within_ticker,
+    sorted_by_ticker_and_date,
     spread_usd,
 )
 
@@ -109,6 +117,28 @@ def test_negative_lag_is_refused(history):
         derive_daily_flows(history, shares_lag_days=-1)
 
 
+def test_rows_in_order_are_neither_sorted_nor_copied(history):
+    in_order = history.sort_values(["ticker", "date"]).set_axis(range(10, 18))
+    result = sorted_by_ticker_and_date(in_order)
+    assert result.index.tolist() == list(range(8))
+    assert np.shares_memory(result["nav"].to_numpy(), in_order["nav"].to_numpy())
+
+
+def test_rows_out_of_order_are_sorted_stably(history):
+    result = sorted_by_ticker_and_date(history)
+    assert result["ticker"].tolist() == ["AAA"] * 4 + ["BBB"] * 4
+    assert result["date"].tolist() == list(DATES) * 2
+    repeated = pd.concat([history.assign(nav=1.0), history.assign(nav=2.0)])
+    assert sorted_by_ticker_and_date(repeated)["nav"].tolist() == [1.0, 2.0] * 8
+
+
+def test_shifted_within_ticker_stops_at_each_ticker(history):
+    daily = sorted_by_ticker_and_date(history)
+    assert_flows(shifted_within_ticker(daily, "nav").tolist(), [NAN, 10, 11, 12, NAN, 20, 19, 21])
+    later = shifted_within_ticker(daily, "nav", -2).tolist()
+    assert_flows(later, [12, 13, NAN, NAN, 21, 22, NAN, NAN])
+
+
 # --- sums --------------------------------------------------------------------------------------
 
 
@@ -166,6 +196,38 @@ def test_cumulative_cohort_flows(daily):
     from_jan_6 = cumulative_cohort_flows(daily, cohorts, start="2025-01-06")
     assert from_jan_6["tech"].tolist() == [-60.0, 135.0]
     assert from_jan_6["all"].tolist() == [-270.0, 35.0]
+
+
+def test_per_etf_summary_details_the_chosen_etfs_and_sums_the_others(history):
+    extra = history[history["ticker"] == "BBB"].assign(ticker="CCC", shares_outstanding=10)
+    daily = derive_daily_flows(pd.concat([history, extra]))
+    summary = per_etf_summary(daily, ["AAA", "ZZZ"])
+    assert summary.index.tolist() == ["AAA", "2 other ETFs"]
+    assert summary.loc["AAA"].tolist() == [DATES[1], DATES[3], 3, 245.0, 1560.0]
+    # BBB: flows 0, -210, 110, last net assets 990; CCC: no change in shares, 10 x 22 = 220
+    assert summary.loc["2 other ETFs"].tolist() == [DATES[1], DATES[3], 6, -100.0, 1210.0]
+    assert summary["fund_days"].dtype == "int64"
+
+
+def test_per_etf_summary_without_other_etfs(daily):
+    summary = per_etf_summary(daily, ["AAA", "BBB"])
+    assert summary.index.tolist() == ["AAA", "BBB"]
+    assert summary["total_flow_usd"].tolist() == [245.0, -100.0]
+
+
+def test_period_summary_details_cohort_tickers_and_counts_the_others(daily):
+    summary = period_summary(daily, {"technology": ["AAA"], "traditional": []}, *DATES[[0, 3]])
+    assert summary["ytd_usd"] == {"AAA": 245.0}
+    assert summary["cohorts_usd"] == {"technology": 245.0, "traditional": 0.0}
+    assert summary["spread_usd"] == 245.0
+    assert summary["other_etfs"] == {"count": 1, "flow_usd": -100.0}
+    assert summary["period"] == {"start": "2025-01-02", "end": "2025-01-07"}
+
+
+def test_cumulative_records_read_back_equal(daily):
+    cumulative = cumulative_cohort_flows(daily, {"tech": ["AAA"], "all": ["AAA", "BBB"]})
+    back = cumulative_from_records(json.loads(json.dumps(cumulative_records(cumulative))))
+    pd.testing.assert_frame_equal(back, cumulative, check_index_type=False)
 
 
 def test_spread_usd():

@@ -253,6 +253,48 @@ def test_parquet_with_text_columns(tmp_path):
     assert result["date"].tolist() == days("2026-01-12", "2026-01-13")
 
 
+def test_parquet_tickers_read_as_a_dictionary_are_cleaned_and_blank_rows_skipped(tmp_path):
+    table = pa.table(
+        {
+            "date": pa.array([dt.date(2026, 1, 12), None, dt.date(2026, 1, 13)], pa.date32()),
+            "ticker": pa.array([" kweb", " ", "KWEB"]).dictionary_encode(),
+            "nav": [30.0, None, 31.0],
+            "shares_outstanding": [100.0, None, 110.0],
+        }
+    )
+    path = tmp_path / "history.parquet"
+    pq.write_table(table, path)
+    result = read_fund_file(path, "history")
+    assert result["ticker"].tolist() == ["KWEB", "KWEB"]
+    assert result["source_row"].tolist() == [2, 4]
+
+
+def test_read_fund_dates_reads_only_the_date_column_of_parquet(tmp_path):
+    table = pa.table(
+        {
+            "Date": pa.array([dt.date(2026, 1, 13), dt.date(2026, 1, 12)], pa.date32()),
+            "Ticker": ["FXI", "FXI"],
+            "NAV": [35.5, -1.0],
+            "Shares Outstanding": [100, 90],
+        }
+    )
+    path = tmp_path / "fxi.parquet"
+    pq.write_table(table, path)
+    assert "row 3, column 'NAV': '-1.0': a NAV must be greater than 0" in refused(path)
+    dates = fund_files.read_fund_dates(path, "history")
+    assert list(dates) == [dt.datetime(2026, 1, 13), dt.datetime(2026, 1, 12)]
+
+
+def test_read_fund_dates_names_a_bad_date(tmp_path):
+    path = write(tmp_path, "KWEB.csv", "Date,NAV,Shares\n2026-01-12,30,100\nsoon,31,110\n")
+    with pytest.raises(InvalidDataError) as caught:
+        fund_files.read_fund_dates(path, "history")
+    assert caught.value.problems == [
+        "row 3, column 'Date': 'soon' is not a date (other dates in the column look like"
+        " '2026-01-12')"
+    ]
+
+
 SS = 'xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet"'
 HOLDINGS = """<ss:Worksheet ss:Name="Holdings"><ss:Table>
 <ss:Row><ss:Cell><ss:Data ss:Type="String">Ticker</ss:Data></ss:Cell>

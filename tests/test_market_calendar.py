@@ -75,6 +75,30 @@ def test_calendar_gaps_groups_consecutive_missing_days():
     ]
 
 
+def test_a_gap_resumes_on_the_next_row_even_on_a_closed_day_and_rows_may_come_unsorted():
+    # AAA misses Fri 17 January and has a row on the holiday Mon 20 January, the first row after
+    # the gap: that row's flow spans the gap.
+    daily = fund_rows("AAA", "2025-01-21", "2025-01-16", "2025-01-20")
+    gaps = market_calendar.calendar_gaps(daily)
+    assert gaps.to_dict("records") == [
+        {
+            "ticker": "AAA",
+            "first_missing": pd.Timestamp("2025-01-17"),
+            "last_missing": pd.Timestamp("2025-01-17"),
+            "trading_days_missing": 1,
+            "resumes_on": pd.Timestamp("2025-01-20"),
+        }
+    ]
+
+
+def test_session_positions_number_trading_days_and_closed_days_take_the_next():
+    positions = market_calendar.session_positions(
+        dates("2025-01-08", "2025-01-09", "2025-01-10", "2025-01-13", "2025-01-11")
+    )
+    assert positions.position.tolist() == [0, 1, 1, 2, 2]
+    assert positions.on_session.tolist() == [True, False, True, True, False]
+
+
 def test_no_gaps_in_complete_data_or_no_data():
     assert market_calendar.calendar_gaps(fund_rows("AAA", "2025-01-08", "2025-01-10")).empty
     assert market_calendar.calendar_gaps(fund_rows("AAA")).empty

@@ -131,6 +131,22 @@ def test_ready_flows_in_millions_are_converted(raw_dir):
     assert daily["nav"].isna().all()  # ready flows carry no NAV
 
 
+def test_histories_and_ready_flows_together(raw_dir):
+    write_csv(raw_dir)
+    (raw_dir / "flows" / "flows.csv").write_text(
+        "Date,Ticker,flow_usd\n2025-01-07,ASHR,5\n", encoding="utf-8"
+    )
+    assert load.latest_flow_date(raw_dir) == pd.Timestamp("2025-01-07")
+    data = load.read_fund_data(raw_dir)
+    sources = ["your data: fund_history/KWEB.csv", "your data: flows/flows.csv"]
+    for table in (data.history, data.ready_flows):  # one category per file, in both tables
+        assert table["source"].cat.categories.tolist() == sources
+    daily = cleaning.clean_inputs(raw_dir).tables["daily_flows"]
+    assert daily["ticker"].tolist() == ["ASHR", "KWEB", "KWEB", "KWEB"]
+    assert daily["source"].tolist() == sources[1:] + sources[:1] * 3
+    np.testing.assert_array_equal(daily["flow_usd"], [5.0, *EXPECTED_FLOWS])
+
+
 def test_flows_without_a_unit_are_refused(raw_dir):
     (raw_dir / "flows" / "flows.csv").write_text(
         "Date,Ticker,Flow\n2025-01-03,ASHR,3.1\n", encoding="utf-8"

@@ -38,17 +38,24 @@ def _quality_row(table: str, file: str, read: int, kept: int, reason: str = "") 
     }
 
 
-def _check_tickers(rows: pd.DataFrame, universe: pd.DataFrame, unknown_tickers: str) -> list:
+def _check_tickers(
+    tables: list[pd.DataFrame], universe: pd.DataFrame, unknown_tickers: str
+) -> list[str]:
     """Tickers of the fund rows missing from etf_universe.csv: refused, or listed if reported."""
     if unknown_tickers not in UNKNOWN_TICKERS:
         raise InvalidParameterError(
             f"unknown_tickers must be 'refuse' or 'report'; got {unknown_tickers!r}"
         )
-    unknown = rows[~rows["ticker"].isin(universe["ticker"])]
-    if unknown.empty:
+    # Distinct tickers first: the rows of the (few) unknown ones are looked up after.
+    tickers = {t for table in tables for t in table["ticker"].unique()}
+    unknown = sorted(tickers - set(universe["ticker"]))
+    if not unknown:
         return []
-    files = unknown.groupby("ticker")["source"].first().str.removeprefix(load.USER_SOURCE)
-    named = [f"{ticker} (in {file})" for ticker, file in files.items()]
+    files = pd.concat(
+        [table.loc[table["ticker"].isin(unknown), ["ticker", "source"]] for table in tables]
+    )
+    first_files = files.groupby("ticker")["source"].first().str.removeprefix(load.USER_SOURCE)
+    named = [f"{ticker} (in {file})" for ticker, file in first_files.items()]
     if unknown_tickers == "refuse":
         raise InvalidDataError(
             paths.RAW_FILES["etf_universe"],
@@ -59,7 +66,10 @@ def _check_tickers(rows: pd.DataFrame, universe: pd.DataFrame, unknown_tickers: 
 
 
 def _up_to(table: pd.DataFrame, as_of: str) -> pd.DataFrame:
-    return table[table["date"] <= pd.Timestamp(as_of)] if as_of else table
+    """The rows dated up to `as_of` (the table itself, uncopied, when that is every row)."""
+    if not as_of or table["date"].max() <= pd.Timestamp(as_of):
+        return table
+    return table[table["date"] <= pd.Timestamp(as_of)]
 
 
 def _ready_daily(ready: pd.DataFrame) -> pd.DataFrame:
@@ -91,8 +101,8 @@ def clean_inputs(
     facts["events"] = market_calendar.align_events(facts["events"])
 
     fund = load.read_fund_data(raw_dir, date_format, duplicate_dates)
-    rows = pd.concat([fund.history, fund.ready_flows])
-    unknown = _check_tickers(rows, facts["etf_universe"], unknown_tickers)
+    fund_tables = [fund.history, fund.ready_flows]
+    unknown = _check_tickers(fund_tables, facts["etf_universe"], unknown_tickers)
     files = ", ".join(fund.files)
     if fund.duplicates_dropped:
         quality.append(
@@ -105,21 +115,24 @@ def clean_inputs(
         quality.append(
             _quality_row("fund data", files, 0, 0, f"kept, not in the ETF universe: {unknown}")
         )
-    first_day = rows["date"].min()
+    first_day = min((t["date"].min() for t in fund_tables if not t.empty), default=pd.NaT)
     if as_of and pd.Timestamp(as_of) < first_day:
         raise InvalidParameterError(
             f"as_of {as_of} is before the first date in the fund data ({first_day:%Y-%m-%d})"
         )
     history, ready = _up_to(fund.history, as_of), _up_to(fund.ready_flows, as_of)
+    read = sum(len(table) for table in fund_tables)
     kept = len(history) + len(ready)
-    note = f"dropped: dated after the as-of date {as_of}" if kept < len(rows) else ""
-    quality.append(_quality_row("fund data", files, len(rows), kept, note))
+    note = f"dropped: dated after the as-of date {as_of}" if kept < read else ""
+    quality.append(_quality_row("fund data", files, read, kept, note))
 
     derived = flows.derive_daily_flows(
         history, nav_basis=nav_basis, shares_lag_days=shares_lag_days
     )
-    daily = pd.concat([derived, _ready_daily(ready)], ignore_index=True)
-    daily = daily.sort_values(["ticker", "date"], kind="stable", ignore_index=True)
+    daily = derived  # sorted by ticker and date
+    if not ready.empty:
+        both = pd.concat([derived, _ready_daily(ready)], ignore_index=True)
+        daily = flows.sorted_by_ticker_and_date(both)
     daily = quality_flags.add_quality_flags(daily, large_flow_pct, stale_nav_days)
     base_days = int(derived["flow_usd"].isna().sum())
     quality.append(

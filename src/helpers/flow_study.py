@@ -200,8 +200,9 @@ def performance_chasing(
     """Per cohort, Pearson's correlation between an ETF's flow (% of its net assets) and its
     previous period's NAV return, pooling the cohort's ETF-periods; with a `confidence` interval
     (Fisher's z, from scipy) and the two-sided p-value. NaN where fewer than 4 pairs exist."""
-    pairs = flows_and_previous_return(daily, freq)
-    pairs["cohort"] = pairs["ticker"].map(cohort_of(cohorts))
+    cohort_by_ticker = cohort_of(cohorts)
+    pairs = flows_and_previous_return(daily[daily["ticker"].isin(list(cohort_by_ticker))], freq)
+    pairs["cohort"] = pairs["ticker"].map(cohort_by_ticker)
     rows = []
     for cohort in cohorts:
         chosen = pairs[pairs["cohort"] == cohort]
@@ -238,10 +239,11 @@ def claim_evidence(daily: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
     """For each qualitative flow claim, what the data say over its tickers and dates: the net
     flow, the days with inflows and outflows, the largest one-day inflow, and the two largest
     inflow months, so a reader can judge the claim."""
+    claimed = {ticker for tickers in claims["tickers"] for ticker in tickers}
+    daily = daily[daily["ticker"].isin(claimed) & daily["flow_usd"].notna()]
     rows = []
     for claim in claims.itertuples(index=False):
-        tickers = list(claim.tickers)
-        chosen = daily[daily["ticker"].isin(tickers) & daily["flow_usd"].notna()]
+        chosen = daily[daily["ticker"].isin(list(claim.tickers))]
         per_day = chosen.groupby("date")["flow_usd"].sum()
         window = per_day[(per_day.index >= claim.start) & (per_day.index <= claim.end)]
         row = {"claim_id": claim.claim_id, "claim": claim.claim, "days": len(window)}

@@ -65,23 +65,41 @@ def derive_daily_flows(
     if missing:
         raise ValueError(f"history lacks column(s): {', '.join(missing)}")
 
-    daily = history.sort_values(["ticker", "date"], kind="stable").reset_index(drop=True)
-    by_ticker = daily.groupby("ticker", sort=False)
+    daily = sorted_by_ticker_and_date(history)
     if shares_lag_days:
-        daily["shares_outstanding"] = by_ticker["shares_outstanding"].shift(-shares_lag_days)
-        by_ticker = daily.groupby("ticker", sort=False)
+        later = shifted_within_ticker(daily, "shares_outstanding", -shares_lag_days)
+        daily["shares_outstanding"] = later
 
     shares = daily["shares_outstanding"].astype("float64")
     nav = daily["nav"].astype("float64")
-    shares_change = shares - by_ticker["shares_outstanding"].shift(1).astype("float64")
+    shares_change = shares - shifted_within_ticker(daily, "shares_outstanding").astype("float64")
     if nav_basis == "today":
         flow_nav = nav
     else:
-        flow_nav = (nav + by_ticker["nav"].shift(1).astype("float64")) / 2
+        flow_nav = (nav + shifted_within_ticker(daily, "nav").astype("float64")) / 2
 
     daily["net_assets_usd"] = nav * shares
     daily["flow_usd"] = shares_change * flow_nav
     return daily
+
+
+def sorted_by_ticker_and_date(table: pd.DataFrame) -> pd.DataFrame:
+    """`table` sorted by ticker and date (stable), with a fresh index; when it is in that order
+    already (as fund files are read), without sorting or copying its data."""
+    ticker, date = table["ticker"], table["date"]
+    earlier_ticker = ticker.shift()
+    in_order = (ticker > earlier_ticker) | ((ticker == earlier_ticker) & (date >= date.shift()))
+    if bool(in_order.iloc[1:].all()):
+        return table.reset_index(drop=True)
+    return table.sort_values(["ticker", "date"], kind="stable", ignore_index=True)
+
+
+def shifted_within_ticker(daily: pd.DataFrame, column: str, periods: int = 1) -> pd.Series:
+    """`column` of the row `periods` rows earlier (later if negative) of the same ticker, NaN
+    where there is none; `daily` is sorted by ticker and date, so each ticker's rows are together.
+    """
+    ticker = daily["ticker"]
+    return daily[column].shift(periods).where(ticker == ticker.shift(periods))
 
 
 def _in_period(daily: pd.DataFrame, start, end) -> pd.DataFrame:
@@ -107,6 +125,43 @@ def period_flows(
     result = sums.reindex(pd.Index(wanted, name="ticker"))
     result.name = "flow_usd"
     return result
+
+
+def per_etf_summary(daily: pd.DataFrame, tickers: Iterable[str]) -> pd.DataFrame:
+    """Per ETF of `tickers` (those a page details), by ticker: first and last day with a flow,
+    fund-days with a flow, total flow and last net assets; the other ETFs of `daily` in one last
+    row, "N other ETFs", with the first and last of their days and the sums of the rest."""
+    has_flow = daily["flow_usd"].notna()
+    per_etf = (
+        pd.DataFrame(
+            {
+                "ticker": daily["ticker"],
+                "date": daily["date"].where(has_flow),
+                "flow_usd": daily["flow_usd"],
+                "net_assets_usd": daily["net_assets_usd"].where(has_flow),
+            }
+        )
+        .groupby("ticker")
+        .agg(
+            first_day=("date", "min"),
+            last_day=("date", "max"),
+            fund_days=("flow_usd", "count"),
+            total_flow_usd=("flow_usd", "sum"),
+            last_net_assets_usd=("net_assets_usd", "last"),
+        )
+    )
+    per_etf = per_etf[per_etf["fund_days"] > 0]
+    detailed = per_etf.index.isin(list(tickers))
+    others = per_etf[~detailed]
+    if others.empty:
+        return per_etf
+    summed = {
+        "first_day": others["first_day"].min(),
+        "last_day": others["last_day"].max(),
+        **{c: others[c].sum() for c in ("fund_days", "total_flow_usd", "last_net_assets_usd")},
+    }
+    label = pd.Index([f"{len(others):,} other ETFs"], name=per_etf.index.name)
+    return pd.concat([per_etf[detailed], pd.DataFrame(summed, index=label)])
 
 
 def _check_cohorts(
@@ -195,6 +250,20 @@ def cumulative_cohort_flows(
     return per_cohort.cumsum()
 
 
+def cumulative_records(cumulative: pd.DataFrame) -> dict:
+    """Cumulative cohort flows (from `cumulative_cohort_flows`) as JSON-ready columns."""
+    return {
+        "dates": cumulative.index.strftime("%Y-%m-%d").tolist(),
+        "cohorts": {cohort: values.tolist() for cohort, values in cumulative.items()},
+    }
+
+
+def cumulative_from_records(records: Mapping) -> pd.DataFrame:
+    """The cumulative cohort flows that `cumulative_records` wrote: rows dates, columns cohorts."""
+    dates = pd.DatetimeIndex(records["dates"], name="date")
+    return pd.DataFrame(dict(records["cohorts"]), index=dates).rename_axis(columns="cohort")
+
+
 def spread_usd(
     cohort_totals: pd.Series, long: str = "technology", short: str = "traditional"
 ) -> float:
@@ -239,6 +308,8 @@ def reconcile_reported_flows(
     if unknown:
         raise ValueError(f"bound must be one of {', '.join(BOUNDS)}; got {', '.join(unknown)}")
 
+    listed = {t for tickers in reported["tickers"] for t in as_tickers(tickers)}
+    daily = daily[daily["ticker"].isin(listed)]  # only the rows of the figures' tickers
     first_date = daily.groupby("ticker")["date"].min()
     last_flow_date = daily[daily["flow_usd"].notna()].groupby("ticker")["date"].max()
 
@@ -302,14 +373,19 @@ def year_to_date(daily: pd.DataFrame, as_of: str = "") -> tuple[pd.Timestamp, pd
 
 
 def period_summary(daily: pd.DataFrame, cohorts: Mapping[str, Sequence[str]], start, end) -> dict:
-    """JSON-ready flows over a period: per ticker, per cohort, and the technology spread."""
+    """JSON-ready flows over a period: per cohort ticker, per cohort, the technology spread, and
+    how many other ETFs had flows and their sum (`other_etfs`, so that pages stay readable with
+    thousands of ETFs)."""
     per_ticker = period_flows(daily, start, end).dropna()
+    in_cohort = per_ticker.index.isin([t for members in cohorts.values() for t in members])
     per_cohort = cohort_flows(daily, cohorts, start, end)
+    others = per_ticker[~in_cohort]
     return {
         "period": {"start": _day(start), "end": _day(end)},
-        "ytd_usd": {t: float(v) for t, v in per_ticker.items()},
+        "ytd_usd": {t: float(v) for t, v in per_ticker[in_cohort].items()},
         "cohorts_usd": {c: float(v) for c, v in per_cohort.items()},
         "spread_usd": spread_usd(per_cohort),
+        "other_etfs": {"count": len(others), "flow_usd": float(others.sum())},
     }
 
 

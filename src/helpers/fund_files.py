@@ -7,7 +7,8 @@
 a person sees for the record: the line number in a CSV (header = line 1), the row number Excel
 shows in an XLSX or SpreadsheetML workbook, and for Parquet the 1-based row number + 1 (as if
 there were a header line). Every problem raises `InvalidDataError` naming the file, the row and
-the column; all problems of a file are reported together.
+the column; all problems of a file are reported together. `read_fund_dates(path, kind)` returns
+only the dates (for the default as-of date of a run), reading only the date column of Parquet.
 
 Formats (recognised by content, never by the file extension; see `detect_format`):
 
@@ -93,7 +94,7 @@ import pandas as pd
 
 from helpers.errors import InvalidDataError, InvalidParameterError
 
-__all__ = ["MAX_FILE_BYTES", "FileKind", "detect_format", "read_fund_file"]
+__all__ = ["MAX_FILE_BYTES", "FileKind", "detect_format", "read_fund_dates", "read_fund_file"]
 
 MAX_FILE_BYTES: int = 1 << 30  # 1 GiB: larger files are refused before reading
 FileKind = Literal["history", "flows"]
@@ -789,19 +790,30 @@ def _cell_value(data: ET.Element) -> object:
     return text
 
 
-def _read_parquet(path: Path, sniffed: _Sniffed, kind: FileKind) -> tuple[_Table, _Layout]:
+def _read_parquet(
+    path: Path, sniffed: _Sniffed, kind: FileKind, *, dates_only: bool = False
+) -> tuple[_Table, _Layout]:
+    """Only the columns needed are read (with `dates_only`, only the date column)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        parquet = pq.ParquetFile(path)
-        headers = list(parquet.schema_arrow.names)
-        layout = _find_layout(headers, kind, path)  # read only the columns needed
-        arrow = parquet.read(columns=[headers[p] for p in layout.positions])
+        schema = pq.read_schema(path)
+        headers = list(schema.names)
+        layout = _find_layout(headers, kind, path)
+        positions = [layout.date.position] if dates_only else layout.positions
+        # Tickers repeat on every row: read as a dictionary, each distinct one is parsed once.
+        ticker = layout.ticker.position if layout.ticker else None
+        dictionary = [
+            headers[p] for p in positions if p == ticker and _is_arrow_text(schema.types[p])
+        ]
+        arrow = pq.read_table(
+            path, columns=[headers[p] for p in positions], read_dictionary=dictionary
+        )
     except (pa.ArrowException, OSError) as error:
         raise InvalidDataError(path, f"not a readable Parquet file ({error})") from None
     cells = pd.DataFrame(
-        {p: _arrow_column(arrow.column(i)) for i, p in enumerate(layout.positions)}, copy=False
+        {p: _arrow_column(arrow.column(i)) for i, p in enumerate(positions)}, copy=False
     )
     # Parquet has no visible rows: number them as a spreadsheet with a header row would.
     return _Table(headers, cells, np.arange(2, len(cells) + 2, dtype=np.int64)), layout
@@ -814,9 +826,15 @@ def _arrow_column(column) -> pd.Series:
         column = column.cast(pa.float64())
     elif pa.types.is_date(column.type):
         column = column.cast(pa.timestamp("us"))
-    elif pa.types.is_dictionary(column.type):
+    elif pa.types.is_dictionary(column.type) and not _is_arrow_text(column.type.value_type):
         column = column.cast(column.type.value_type)
-    return column.to_pandas()
+    return column.to_pandas()  # a dictionary of text becomes a Categorical
+
+
+def _is_arrow_text(arrow_type) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
 
 
 _READERS: dict[str, Callable[[Path, _Sniffed, FileKind], tuple[_Table, _Layout]]] = {
@@ -853,6 +871,9 @@ def _blank_cells(column: pd.Series) -> np.ndarray:
     blank = column.isna().to_numpy(bool)
     if not _is_text(column):
         return blank
+    if isinstance(column.dtype, pd.CategoricalDtype):  # each distinct value is judged once
+        blank_values = _blank_cells(pd.Series(column.cat.categories))
+        return blank | np.append(blank_values, False)[column.cat.codes.to_numpy()]
     text = column.where(column.map(type).eq(str)) if column.dtype == object else column
     return blank | text.astype("str").str.strip().eq("").fillna(False).to_numpy(bool)
 
@@ -1321,14 +1342,9 @@ def read_fund_file(path: str | Path, kind: FileKind, *, date_format: str = "") -
 
     Raises InvalidDataError naming the file, the rows and the columns of every problem found.
     """
-    if kind not in ("history", "flows"):
-        raise InvalidParameterError(f"kind must be 'history' or 'flows', not {kind!r}")
+    _check_kind(kind)
     path = Path(path)
-    sniffed = _sniff(path)
-    table, layout = _READERS[sniffed.format](path, sniffed, kind)
-    table = _without_blank_rows(table)
-    if table.cells.empty:
-        raise InvalidDataError(path, "no data rows below the header")
+    table, layout = _read_cells(path, _sniff(path), kind)
     problems = _Problems(path, table.source_row)
     dates = _checked_dates(table, layout, problems, date_format)
     tickers = _checked_tickers(table, layout, problems)
@@ -1337,6 +1353,40 @@ def read_fund_file(path: str | Path, kind: FileKind, *, date_format: str = "") -
     problems.raise_if_any()
     values = _in_units(values, layout, scale)
     return _canonical(table, dates, tickers, values, problems)
+
+
+def read_fund_dates(path: str | Path, kind: FileKind, *, date_format: str = "") -> np.ndarray:
+    """The dates of one fund file (datetime64[us]), checked as `read_fund_file` checks them.
+
+    Only the date column is read where the format allows it (Parquet); other formats are read
+    whole. The other columns are not checked: `read_fund_file` does that.
+    """
+    _check_kind(kind)
+    path = Path(path)
+    table, layout = _read_cells(path, _sniff(path), kind, dates_only=True)
+    problems = _Problems(path, table.source_row)
+    dates = _checked_dates(table, layout, problems, date_format)
+    problems.raise_if_any()
+    return dates
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in ("history", "flows"):
+        raise InvalidParameterError(f"kind must be 'history' or 'flows', not {kind!r}")
+
+
+def _read_cells(
+    path: Path, sniffed: _Sniffed, kind: FileKind, dates_only: bool = False
+) -> tuple[_Table, _Layout]:
+    """The file's raw cells without blank rows, and its layout (refused when it has no rows)."""
+    if dates_only and sniffed.format == "parquet":
+        table, layout = _read_parquet(path, sniffed, kind, dates_only=True)
+    else:
+        table, layout = _READERS[sniffed.format](path, sniffed, kind)
+    table = _without_blank_rows(table)
+    if table.cells.empty:
+        raise InvalidDataError(path, "no data rows below the header")
+    return table, layout
 
 
 def _in_units(values: dict[str, np.ndarray], layout: _Layout, flow_scale: float) -> dict:

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -190,7 +191,11 @@ _FOLDER_KIND = {paths.USER_FUND_HISTORY_DIR: "history", paths.USER_FLOWS_DIR: "f
 
 @dataclass
 class FundData:
-    """The fund data of a run: NAV histories and/or ready-made daily flows, and their origin."""
+    """The fund data of a run: NAV histories and/or ready-made daily flows, and their origin.
+
+    `source` is categorical, with the same categories in both tables (one per file read): the
+    same few texts on millions of rows.
+    """
 
     history: pd.DataFrame  # date, ticker, nav, shares_outstanding, is_synthetic, source
     ready_flows: pd.DataFrame  # date, ticker, flow_usd, is_synthetic, source
@@ -199,34 +204,51 @@ class FundData:
     duplicates_dropped: int = 0  # rows repeated with identical values in another file
 
 
-def _read_user_files(raw_dir: Path, folder: str, date_format: str) -> pd.DataFrame:
-    frames = []
+def _read_user_files(
+    raw_dir: Path, folder: str, date_format: str, sources: pd.CategoricalDtype
+) -> tuple[pd.DataFrame, list[str]]:
+    """The files of `folder` in one table, and the tickers found in more than one of them."""
+    kind = _FOLDER_KIND[folder]
+    frames, file_codes = [], []
     for path in user_fund_files(raw_dir, folder):
-        frame = fund_files.read_fund_file(path, _FOLDER_KIND[folder], date_format=date_format)
-        relative = path.relative_to(raw_dir).as_posix()
-        frames.append(frame.assign(is_synthetic=False, source=USER_SOURCE + relative))
+        frames.append(fund_files.read_fund_file(path, kind, date_format=date_format))
+        file_codes.append(sources.categories.get_loc(_user_source(raw_dir, path)))
     if not frames:
-        return _empty_fund_table(_FOLDER_KIND[folder]).assign(source_row=pd.Series(dtype="int64"))
-    return pd.concat(frames, ignore_index=True)
+        empty = _empty_fund_table(kind, sources).assign(source_row=pd.Series(dtype="int64"))
+        return empty, []
+    tickers = pd.Series(np.concatenate([frame["ticker"].unique() for frame in frames]))
+    shared = tickers[tickers.duplicated()].unique().tolist()
+    table = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    codes = np.repeat(file_codes, [len(frame) for frame in frames])
+    source = pd.Categorical.from_codes(codes, dtype=sources)
+    return table.assign(is_synthetic=False, source=source), shared
 
 
-def _empty_fund_table(kind: str) -> pd.DataFrame:
+def _user_source(raw_dir: Path, path: Path) -> str:
+    return USER_SOURCE + path.relative_to(raw_dir).as_posix()
+
+
+def _empty_fund_table(kind: str, sources: pd.CategoricalDtype) -> pd.DataFrame:
     """No rows, but the columns and types of a fund table of `kind`."""
     columns = {"date": "datetime64[us]", "ticker": str}
     columns |= {name: "float64" for name in _VALUES[kind]}
-    columns |= {"is_synthetic": bool, "source": str}
+    columns |= {"is_synthetic": bool, "source": sources}
     return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in columns.items()})
 
 
 def _resolve_duplicates(
-    table: pd.DataFrame, kind: str, duplicate_dates: str, raw_dir: Path
+    table: pd.DataFrame, kind: str, duplicate_dates: str, raw_dir: Path, shared: list[str]
 ) -> tuple[pd.DataFrame, int]:
     """Rows repeating a (ticker, date) of an earlier file: identical ones are dropped; conflicting
-    ones are refused, or with duplicate_dates="flag" the last file's row is kept and flagged."""
+    ones are refused, or with duplicate_dates="flag" the last file's row is kept and flagged.
+
+    A file holds no (ticker, date) twice (fund_files refuses or drops repeats), so only rows of
+    the `shared` tickers, found in several files, are compared.
+    """
     values = _VALUES[kind]
     table = table.assign(flag_duplicate_conflict=False)
-    repeated = table.duplicated(["ticker", "date"], keep=False)
-    if not repeated.any():
+    in_several_files = table[table["ticker"].isin(shared)] if shared else table.iloc[:0]
+    if not in_several_files.duplicated(["ticker", "date"]).any():
         return table, 0
     identical = table.duplicated(["ticker", "date", *values], keep="first")
     table = table[~identical]
@@ -266,16 +288,19 @@ def read_fund_data(
     files = user_fund_files(raw_dir)
     if not files:
         history = read_sample_fund_history(raw_dir)
-        no_flows = _empty_fund_table("flows")
+        history["source"] = history["source"].astype("category")
+        no_flows = _empty_fund_table("flows", history["source"].dtype)
         return FundData(history, no_flows, "sample", [paths.SAMPLE_FUND_HISTORY.as_posix()])
 
+    sources = pd.CategoricalDtype([_user_source(raw_dir, path) for path in files])
     dropped = 0
     tables = {}
     for folder, kind in _FOLDER_KIND.items():
-        table = _read_user_files(raw_dir, folder, date_format)
-        tables[kind], count = _resolve_duplicates(table, kind, duplicate_dates, raw_dir)
+        table, shared = _read_user_files(raw_dir, folder, date_format, sources)
+        tables[kind], count = _resolve_duplicates(table, kind, duplicate_dates, raw_dir, shared)
         dropped += count
-    both = sorted(set(tables["history"]["ticker"]) & set(tables["flows"]["ticker"]))
+    history_tickers, flow_tickers = (set(tables[k]["ticker"].unique()) for k in _VALUES)
+    both = sorted(history_tickers & flow_tickers)
     if both:
         raise InvalidDataError(
             raw_dir,
@@ -288,6 +313,20 @@ def read_fund_data(
 
 
 def latest_flow_date(raw_dir: str | Path, date_format: str = "") -> pd.Timestamp:
-    """The last date in the fund data: the default as-of date of a run."""
-    data = read_fund_data(raw_dir, date_format, duplicate_dates="flag")
-    return max(table["date"].max() for table in (data.history, data.ready_flows) if not table.empty)
+    """The last date in the fund data: the default as-of date of a run.
+
+    Reads only the dates (of a Parquet file, only its date column); the files are checked in
+    full when the pipeline reads them.
+    """
+    raw_dir = Path(raw_dir)
+    files = user_fund_files(raw_dir)
+    if not files:
+        return read_sample_fund_history(raw_dir)["date"].max()
+    return max(
+        pd.Timestamp(
+            fund_files.read_fund_dates(
+                path, _FOLDER_KIND[path.parent.name], date_format=date_format
+            ).max()
+        )
+        for path in files
+    )

@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import functools
 import warnings
+from dataclasses import dataclass
 
 import exchange_calendars as xcals
+import numpy as np
 import pandas as pd
+
+from helpers import flows
 
 CALENDAR = "XNYS"  # the New York Stock Exchange, where the studied ETFs list
 _FIRST_YEAR = 1990  # the calendar is built from here, so any fund history fits inside it
@@ -55,6 +59,28 @@ def align_events(events: pd.DataFrame) -> pd.DataFrame:
     return aligned
 
 
+@dataclass(frozen=True)
+class SessionPositions:
+    """Where each date falls among the trading sessions from the first date on."""
+
+    position: np.ndarray  # the number of the date's session (or of the next one if it is closed)
+    on_session: np.ndarray  # whether the date is a trading day
+    sessions: pd.DatetimeIndex  # the sessions numbered
+
+
+def session_positions(dates: pd.Series) -> SessionPositions:
+    """Each date's position among the NYSE trading days from the first to the last date, and
+    whether it is one (a closed day takes the next session's position)."""
+    values = dates.to_numpy(dtype="datetime64[us]")
+    if not len(values):
+        return SessionPositions(np.zeros(0, np.int64), np.zeros(0, bool), pd.DatetimeIndex([]))
+    sessions = trading_sessions(dates.min(), dates.max())
+    # NaT sorts last: it takes the position after the last session and is on no session.
+    position = sessions.searchsorted(values)
+    known = np.append(sessions.to_numpy("datetime64[us]"), np.datetime64("NaT"))
+    return SessionPositions(position, known[position] == values, sessions)
+
+
 _GAP_COLUMNS = ["ticker", "first_missing", "last_missing", "trading_days_missing", "resumes_on"]
 
 
@@ -65,40 +91,37 @@ def calendar_gaps(daily: pd.DataFrame) -> pd.DataFrame:
     last_missing, trading_days_missing, and resumes_on (the ticker's next row, whose flow then
     spans the whole gap). Missing days are reported, never filled.
     """
-    gaps = []
-    if daily.empty:
-        return pd.DataFrame(gaps, columns=_GAP_COLUMNS)
-    sessions = trading_sessions(daily["date"].min(), daily["date"].max())
-    on_session = daily[daily["date"].isin(sessions)]
-    span = on_session.groupby("ticker")["date"].agg(["min", "max", "nunique"])
-    expected = sessions.searchsorted(span["max"]) - sessions.searchsorted(span["min"]) + 1
-    # Only tickers with fewer trading days than their span holds are looked at day by day.
-    for ticker in span.index[expected > span["nunique"]]:
-        dates = (
-            pd.DatetimeIndex(daily.loc[daily["ticker"] == ticker, "date"]).unique().sort_values()
-        )
-        held = sessions[(sessions >= span.at[ticker, "min"]) & (sessions <= span.at[ticker, "max"])]
-        missing = held.difference(dates)
-        # Missing days at consecutive session positions belong to the same gap.
-        position = pd.Series(held.get_indexer(missing), index=missing)
-        gap_id = (position.diff() != 1).cumsum()
-        for _, days in position.groupby(gap_id.to_numpy()):
-            first, last = days.index[0], days.index[-1]
-            gaps.append(
-                {
-                    "ticker": ticker,
-                    "first_missing": first,
-                    "last_missing": last,
-                    "trading_days_missing": len(days),
-                    "resumes_on": dates[dates.searchsorted(last, side="right")],
-                }
-            )
-    return pd.DataFrame(gaps, columns=_GAP_COLUMNS)
+    rows = flows.sorted_by_ticker_and_date(daily[["ticker", "date"]])
+    session = session_positions(rows["date"])
+    fund = (rows["ticker"] != rows["ticker"].shift()).cumsum().to_numpy()  # numbers the tickers
+    # Two consecutive trading-day rows of a ticker more than one session apart enclose a gap.
+    trading = np.flatnonzero(session.on_session)
+    before, after = trading[:-1], trading[1:]
+    apart = session.position[after] - session.position[before]
+    gap = (fund[before] == fund[after]) & (apart > 1)
+    before, after = before[gap], after[gap]
+    first_missing = session.sessions[session.position[before] + 1]
+    last_missing = session.sessions[session.position[after] - 1]
+    # The ticker resumes on its first row after the last missing day: `after`, unless a row on a
+    # closed day comes between. Rows in (ticker, date) order are in order of fund * span + day.
+    day = rows["date"].to_numpy(dtype="datetime64[D]").view(np.int64)
+    origin = day.min() if len(day) else 0
+    span = day.max(initial=origin) - origin + 1
+    key = fund * span + (day - origin)
+    last_day = last_missing.to_numpy(dtype="datetime64[D]").view(np.int64)
+    resumes = np.searchsorted(key, fund[after] * span + (last_day - origin), side="right")
+    return pd.DataFrame(
+        {
+            "ticker": rows["ticker"].take(after).to_numpy(),
+            "first_missing": first_missing,
+            "last_missing": last_missing,
+            "trading_days_missing": apart[gap] - 1,
+            "resumes_on": rows["date"].to_numpy()[resumes],
+        },
+        columns=_GAP_COLUMNS,
+    )
 
 
 def is_trading_day(dates: pd.Series) -> pd.Series:
     """True where the date is a NYSE trading day."""
-    if dates.empty:
-        return pd.Series(dtype=bool, index=dates.index)
-    sessions = trading_sessions(dates.min(), dates.max())
-    return dates.isin(sessions)
+    return pd.Series(session_positions(dates).on_session, index=dates.index, name=dates.name)

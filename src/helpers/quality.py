@@ -11,6 +11,7 @@ import pandas as pd
 
 from helpers import market_calendar
 from helpers.errors import InvalidParameterError
+from helpers.flows import shifted_within_ticker
 
 # A day's shares change by at least this factor while NAV moves the other way by about as much
 # (net assets within SPLIT_NET_ASSETS_TOLERANCE): the signature of a share split or reverse split.
@@ -36,11 +37,11 @@ def _check_thresholds(large_flow_pct: float, stale_nav_days: int) -> None:
         raise InvalidParameterError(f"stale_nav_days must be >= 2; got {stale_nav_days}")
 
 
-def _runs_of_equal_values(values: pd.Series, groups: pd.Series) -> pd.Series:
+def _runs_of_equal_values(values: pd.Series, groups: pd.Series) -> np.ndarray:
     """Length of the run of equal consecutive values (within a group) each row belongs to."""
     starts = (values != values.shift()) | (groups != groups.shift()) | values.isna()
-    run_id = starts.cumsum()
-    return run_id.map(run_id.value_counts())
+    run_id = starts.cumsum().to_numpy()
+    return np.bincount(run_id)[run_id]
 
 
 def add_quality_flags(
@@ -52,48 +53,32 @@ def add_quality_flags(
     need NAV or net assets are False on rows without them (ready-made flows).
     """
     _check_thresholds(large_flow_pct, stale_nav_days)
-    flagged = daily.copy()
-    ticker = flagged["ticker"]
-    same_ticker = ticker == ticker.shift()
-    previous_assets = flagged["net_assets_usd"].shift().where(same_ticker)
-    flagged["flag_large_flow"] = (
-        flagged["flow_usd"].abs() > large_flow_pct / 100 * previous_assets
-    ).fillna(False)
-
-    shares_ratio = (flagged["shares_outstanding"] / flagged["shares_outstanding"].shift()).where(
-        same_ticker
-    )
-    assets_ratio = flagged["net_assets_usd"] / previous_assets
+    previous_assets = shifted_within_ticker(daily, "net_assets_usd")
+    shares_ratio = daily["shares_outstanding"] / shifted_within_ticker(daily, "shares_outstanding")
+    assets_ratio = daily["net_assets_usd"] / previous_assets
     jump = (shares_ratio >= SPLIT_SHARES_FACTOR) | (shares_ratio <= 1 / SPLIT_SHARES_FACTOR)
-    flagged["flag_split"] = (
-        jump & ((assets_ratio - 1).abs() <= SPLIT_NET_ASSETS_TOLERANCE)
-    ).fillna(False)
-
-    run_length = _runs_of_equal_values(flagged["nav"], ticker)
-    flagged["flag_stale_nav"] = flagged["nav"].notna() & (run_length >= stale_nav_days)
-
-    on_session = market_calendar.is_trading_day(flagged["date"])
-    flagged["flag_not_trading_day"] = ~on_session
-    flagged["flag_after_gap"] = _after_gap(flagged, on_session)
-    if "flag_duplicate_conflict" not in flagged:
-        flagged["flag_duplicate_conflict"] = False
-    for name in FLAGS:
-        flagged[f"flag_{name}"] = flagged[f"flag_{name}"].astype(bool)
-    return flagged
+    run_length = _runs_of_equal_values(daily["nav"], daily["ticker"])
+    session = market_calendar.session_positions(daily["date"])
+    # Comparisons with NaN are False: rows without the figures a flag needs are not flagged.
+    flags = {
+        "flag_large_flow": daily["flow_usd"].abs() > large_flow_pct / 100 * previous_assets,
+        "flag_split": jump & ((assets_ratio - 1).abs() <= SPLIT_NET_ASSETS_TOLERANCE),
+        "flag_stale_nav": daily["nav"].notna() & (run_length >= stale_nav_days),
+        "flag_not_trading_day": ~session.on_session,
+        "flag_after_gap": _after_gap(daily, session),
+        "flag_duplicate_conflict": daily.get("flag_duplicate_conflict", False),
+    }
+    return daily.assign(**flags).astype(dict.fromkeys(flags, bool))
 
 
-def _after_gap(daily: pd.DataFrame, on_session: pd.Series) -> pd.Series:
+def _after_gap(daily: pd.DataFrame, session: market_calendar.SessionPositions) -> np.ndarray:
     """True on a ticker's row whose previous row is more than one trading day earlier."""
-    after = pd.Series(False, index=daily.index)
-    if daily.empty:
-        return after
-    sessions = market_calendar.trading_sessions(daily["date"].min(), daily["date"].max())
-    position = pd.Series(sessions.searchsorted(daily["date"].to_numpy()), index=daily.index)
-    same_ticker = daily["ticker"] == daily["ticker"].shift()
-    step = position - position.shift()
-    # On a non-trading day searchsorted points at the next session: that row is flagged by
+    ticker = daily["ticker"]
+    same_ticker = (ticker == ticker.shift()).to_numpy(bool)
+    step = np.diff(session.position, prepend=session.position[:1])
+    # On a non-trading day the position is the next session's: that row is flagged by
     # not_trading_day instead.
-    return (same_ticker & (step > 1) & on_session).fillna(False)
+    return same_ticker & (step > 1) & session.on_session
 
 
 def flag_counts(daily: pd.DataFrame, large_flow_pct: float, stale_nav_days: int) -> pd.DataFrame:

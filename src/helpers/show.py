@@ -37,19 +37,34 @@ def sample_banner(flows_source: str) -> None:
 
 def say(text: str) -> None:
     """Show a sentence built from computed numbers (Markdown; '$' is a currency sign, not math)."""
-    display(Markdown(text.replace("$", r"\$")))
+    display(Markdown(html.escape(text, quote=False).replace("$", r"\$")))
 
 
-def table(frame: pd.DataFrame, caption: str, sample: bool = False, formats=None):
-    """A captioned table; the caption carries the sample mark when the data are synthetic."""
+def table(
+    frame: pd.DataFrame,
+    caption: str,
+    sample: bool = False,
+    formats=None,
+    first_rows: int | None = None,
+):
+    """A captioned table; the caption carries the sample mark when the data are synthetic. With
+    `first_rows`, only the first rows are shown and the caption says how many of how many."""
+    if first_rows is not None:
+        caption = f"{caption} (the first {min(len(frame), first_rows):,} of {len(frame):,})"
+        frame = frame.head(first_rows)
     if sample:
         caption = f"{caption} ({SAMPLE_MARK.upper()})"
     is_date = pd.api.types.is_datetime64_any_dtype
     dates = [c for c in frame.columns if is_date(frame[c])]
     chosen = dict.fromkeys(dates, "{:%Y-%m-%d}") | (formats or {})
-    styler = frame.style.set_caption(html.escape(caption)).format(na_rep="", precision=2)
+    styler = (
+        frame.style.set_caption(html.escape(caption))
+        .format(na_rep="", precision=2, escape="html")
+        .format_index(escape="html", axis=0)
+        .format_index(escape="html", axis=1)
+    )
     if chosen:  # without `subset`, format() would reset the other columns' precision
-        styler = styler.format(chosen, subset=list(chosen), na_rep="")
+        styler = styler.format(chosen, subset=list(chosen), na_rep="", escape="html")
     if dates:
         styler = styler.set_properties(subset=dates, **{"white-space": "nowrap"})
     return styler.set_table_styles(
