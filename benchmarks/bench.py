@@ -33,9 +33,9 @@ import psutil
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scale_data import copy_project, make_scale_project  # noqa: E402
+from scale_data import make_scale_project  # noqa: E402
 
-from helpers.paths import ProjectLayout  # noqa: E402
+from helpers.paths import ProjectLayout, copy_project_inputs  # noqa: E402
 from helpers.pipeline import load_pipeline, resolve_parameters  # noqa: E402
 from helpers.runner import default_as_of  # noqa: E402
 
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
     ]
     with tempfile.TemporaryDirectory(prefix="chinaflows-bench-") as scratch:
         scratch = Path(scratch)
-        project = copy_project(scratch / "project")
+        project = copy_project_inputs(scratch / "project")
         naive_out = scratch / "naive"
         naive_out.mkdir()
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import csv
 import itertools
-import shutil
 import string
 import time
 from pathlib import Path
@@ -44,26 +43,6 @@ START_NAV_USD = (10.0, 80.0)
 START_SHARES_LOG10 = (6.0, 8.5)
 CHANGE_PROBABILITY = 0.15  # share of days on which shares outstanding change
 CHANGE_VOLATILITY = 0.01  # standard deviation of the log change in shares on those days
-
-
-def copy_project(target: Path, source: paths.ProjectLayout = paths.DEFAULT_LAYOUT) -> Path:
-    """Copy notebooks/, pipeline.yaml and data/raw into `target`, leaving out the researcher's own
-    files in data/raw/fund_history and data/raw/flows (their READMEs are kept)."""
-    copy = paths.ProjectLayout(Path(target))
-    user_folders = {
-        source.raw_dir / folder for folder in (paths.USER_FUND_HISTORY_DIR, paths.USER_FLOWS_DIR)
-    }
-
-    def user_files(folder: str, names: list[str]) -> list[str]:
-        if Path(folder) not in user_folders:
-            return []
-        return [name for name in names if not name.startswith("README")]
-
-    copy.root.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(source.notebooks_dir, copy.notebooks_dir)
-    shutil.copy2(source.pipeline_file, copy.pipeline_file)
-    shutil.copytree(source.raw_dir, copy.raw_dir, ignore=user_files)
-    return copy.root
 
 
 def synthetic_tickers(count: int, taken: set[str]) -> list[str]:
@@ -144,7 +123,7 @@ def _append_csv_rows(path: Path, rows: list[dict]) -> None:
 def make_scale_project(target: Path, tickers: int = 3000, years: int = 20, seed: int = 0) -> Path:
     """A project copy in `target` whose fund data are `tickers` synthetic histories over `years`
     years of NYSE trading days ending on END; returns the project folder."""
-    root = copy_project(Path(target))
+    root = paths.copy_project_inputs(Path(target))
     raw_dir = paths.ProjectLayout(root).raw_dir
     universe_path = paths.raw_path(raw_dir, "etf_universe")
     real = pd.read_csv(universe_path, usecols=["ticker"], dtype=str)["ticker"].tolist()[:tickers]

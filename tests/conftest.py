@@ -5,14 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from project_runs import copy_project, run
+from project_runs import run
+
+from helpers.paths import copy_project_inputs
 
 
 @pytest.fixture(scope="session")
 def published_run(tmp_path_factory) -> tuple[Path, object]:
     """One run of the whole pipeline on the shipped data, into a temporary copy of the project:
     (the project, the finished process). Tests read it; a test that changes files copies it."""
-    project = copy_project(tmp_path_factory.mktemp("project"))
+    project = copy_project_inputs(tmp_path_factory.mktemp("project"))
     result = run(project)
     assert result.returncode == 0, result.stderr
     return project, result

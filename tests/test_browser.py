@@ -20,9 +20,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
-from project_runs import copy_project, run
+from project_runs import run
 
-from helpers.paths import RAW_FILES
+from helpers.paths import RAW_FILES, copy_project_inputs
 from helpers.show import SAMPLE_MARK
 
 pytestmark = [pytest.mark.browser, pytest.mark.pipeline]
@@ -238,7 +238,7 @@ def set_first_row(csv_file: Path, column: str, value: str) -> None:
 
 
 def test_markup_in_the_raw_data_is_shown_as_text(tmp_path, open_page, screenshots):
-    project = copy_project(tmp_path / "project")
+    project = copy_project_inputs(tmp_path / "project")
     raw = project / "data" / "raw"
     # An event's title reaches the sentences of 01 and 02 (it falls on a market holiday), a
     # publisher the sources table of 04.

@@ -7,10 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from project_runs import copy_project, run
+from project_runs import run
 
 from helpers import load
-from helpers.paths import RAW_FILES, USER_FUND_HISTORY_DIR
+from helpers.paths import RAW_FILES, USER_FUND_HISTORY_DIR, copy_project_inputs
 from helpers.runner import ExitCode
 
 pytestmark = pytest.mark.pipeline
@@ -102,7 +102,7 @@ def test_run_json_records_each_notebook(finished_run):
 
 
 def test_invalid_data_is_refused_and_the_published_report_kept(finished_run, tmp_path):
-    project = copy_project(tmp_path / "project")
+    project = copy_project_inputs(tmp_path / "project")
     shutil.copytree(finished_run[0] / "reports", project / "reports")
     before = snapshot(project / "reports")
     flows_file = project / "data" / "raw" / RAW_FILES["reported_flows"]
@@ -122,7 +122,7 @@ def test_invalid_data_is_refused_and_the_published_report_kept(finished_run, tmp
 
 
 def test_unknown_parameter_is_refused_before_any_notebook_runs(tmp_path):
-    project = copy_project(tmp_path / "project")
+    project = copy_project_inputs(tmp_path / "project")
     result = run(project, "-p", "tolerance=2")
     assert result.returncode == ExitCode.USAGE
     assert "unknown parameter(s) tolerance" in result.stderr
@@ -134,7 +134,7 @@ def test_unknown_parameter_is_refused_before_any_notebook_runs(tmp_path):
 def test_own_fund_history_replaces_the_sample(tmp_path):
     """One researcher's file in data/raw/fund_history/: the next run uses it, says so in
     headline.json, and no page carries the sample mark."""
-    project = copy_project(tmp_path / "project")
+    project = copy_project_inputs(tmp_path / "project")
     days = ["2025-03-03", "2025-03-04", "2025-03-05", "2025-03-06", "2025-03-07", "2025-03-10"]
     rows = ["Date,Ticker,NAV,Shares Outstanding"]
     for ticker, nav, shares in (("KWEB", 30.0, 1e8), ("CQQQ", 40.0, 2e7), ("MCHI", 50.0, 1e8),

@@ -8,6 +8,7 @@ so that a run into a temporary copy of the project touches nothing here.
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,3 +112,22 @@ def processed_path(processed_dir: str | Path, name: str) -> Path:
 
 
 DEFAULT_LAYOUT = ProjectLayout(project_root())
+
+
+def copy_project_inputs(target: Path, source: ProjectLayout = DEFAULT_LAYOUT) -> Path:
+    """Copy what a run reads (notebooks/, pipeline.yaml, data/raw) into `target`, leaving out
+    the researcher's own files in the drop-in folders (their READMEs are kept): a copy for
+    tests and benchmarks that runs on the shipped data. Returns `target`."""
+    copy = ProjectLayout(Path(target))
+    own_data = {source.raw_dir / USER_FUND_HISTORY_DIR, source.raw_dir / USER_FLOWS_DIR}
+
+    def own_files(folder: str, names: list[str]) -> list[str]:
+        if Path(folder) not in own_data:
+            return []
+        return [name for name in names if not name.startswith("README")]
+
+    copy.root.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(source.notebooks_dir, copy.notebooks_dir)
+    shutil.copy2(source.pipeline_file, copy.pipeline_file)
+    shutil.copytree(source.raw_dir, copy.raw_dir, ignore=own_files)
+    return copy.root
