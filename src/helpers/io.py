@@ -1,10 +1,13 @@
-"""Writers for data/processed: each file is written whole or not at all (temp file + rename)."""
+"""Writers that leave no half-written file or folder: data/processed, the reports and the run
+cache are written aside and put in place by renames."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +17,8 @@ import pandas as pd
 PUBLISHED_FILE_MODE = 0o644
 
 
-def _write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
+def write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
+    """Call `write` on a temporary file beside `path`, then rename it to `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -31,7 +35,7 @@ def _write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
 
 def write_table(table: pd.DataFrame, path: str | Path) -> Path:
     """Write a DataFrame as Parquet, atomically."""
-    return _write_atomically(Path(path), lambda tmp: table.to_parquet(tmp, index=False))
+    return write_atomically(Path(path), lambda tmp: table.to_parquet(tmp, index=False))
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -41,8 +45,20 @@ def read_table(path: str | Path) -> pd.DataFrame:
 def write_json(content: Any, path: str | Path) -> Path:
     """Write JSON (UTF-8, indented), atomically."""
     text = json.dumps(content, indent=2, ensure_ascii=False, default=str)
-    return _write_atomically(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return write_atomically(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def read_json(path: str | Path) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def replace_folder(built: Path, target: Path) -> Path:
+    """Put the folder `built` in the place of `target` (two renames within one file system):
+    a reader finds the old folder or the new one, never a mix."""
+    retired = target.with_name(f".retired-{target.name}-{uuid.uuid4().hex[:8]}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        target.rename(retired)
+    built.rename(target)
+    shutil.rmtree(retired, ignore_errors=True)
+    return target

@@ -36,7 +36,7 @@ from typing import Any
 import filelock
 
 import helpers
-from helpers import fingerprint, paths, provenance
+from helpers import fingerprint, io, paths, provenance
 from helpers.errors import InvalidDataError, InvalidParameterError
 from helpers.paths import ProjectLayout
 from helpers.pipeline import (
@@ -105,17 +105,12 @@ def default_as_of(layout: ProjectLayout, raw_dir: str = "data/raw", date_format:
         / "as_of"
         / fingerprint.digest({"raw": fingerprint.path_sha256(raw), "date_format": date_format})
     )
-    try:
-        return memo.read_text(encoding="utf-8").strip()
-    except OSError:
-        pass
-    from helpers import load  # pandas and pandera: needed only when the data changed
+    if memo.is_file():
+        return io.read_json(memo)
+    from helpers import load  # pandera: needed only when the data changed
 
     as_of = load.latest_flow_date(raw, date_format).date().isoformat()
-    memo.parent.mkdir(parents=True, exist_ok=True)
-    temporary = memo.with_name(f".{memo.name}.{uuid.uuid4().hex[:8]}")
-    temporary.write_text(as_of, encoding="utf-8")
-    temporary.replace(memo)
+    io.write_json(as_of, memo)
     return as_of
 
 
@@ -212,29 +207,13 @@ def publish_processed(built: Path, target: Path) -> list[Path]:
             if error.errno != errno.EXDEV:
                 raise
             # data/processed on another file system: copy beside the target, then rename
-            temporary = destination.with_name(f".{destination.name}.{uuid.uuid4().hex[:8]}.tmp")
-            shutil.copy2(source, temporary)
-            os.replace(temporary, destination)
+            io.write_atomically(destination, lambda temporary, s=source: shutil.copy2(s, temporary))
         moved.append(destination)
     return moved
 
 
-def _publish_report(staging: Path, target: Path) -> None:
-    """Replace `target` by `staging` (two renames within one file system)."""
-    retired = target.with_name(f".retired-{target.name}-{uuid.uuid4().hex[:8]}")
-    if target.exists():
-        target.rename(retired)
-    staging.rename(target)
-    shutil.rmtree(retired, ignore_errors=True)
-
-
 def _keep_failed_run(staging: Path, layout: ProjectLayout, as_of: str) -> Path:
-    failed = layout.failed_reports_dir / as_of
-    failed.parent.mkdir(parents=True, exist_ok=True)
-    if failed.exists():
-        shutil.rmtree(failed)
-    staging.rename(failed)
-    return failed
+    return io.replace_folder(staging, layout.failed_reports_dir / as_of)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -504,7 +483,7 @@ class _Run:
             report.render_run_index(report_staging, run, headline)
             publish_processed(project.processed_dir, self.layout.processed_dir)
             target = self.layout.report_dir(as_of)
-            _publish_report(report_staging, target)
+            io.replace_folder(report_staging, target)
             report.render_site_index(self.layout.reports_dir, pipeline.title)
             return target
         finally:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from helpers import io
 from helpers.fingerprint import MISSING, file_sha256, notebook_source_sha256
 
 _ENTRY = "entry.json"
@@ -96,13 +97,8 @@ class StepCache:
             "finished": finished,
             "outputs": outputs,
         }
-        (building / _ENTRY).write_text(json.dumps(entry, indent=2), encoding="utf-8")
-        target = self.folder / step_name
-        retired = self.folder / f".retired-{step_name}-{uuid.uuid4().hex[:8]}"
-        if target.exists():
-            target.rename(retired)
-        building.rename(target)
-        shutil.rmtree(retired, ignore_errors=True)
+        io.write_json(entry, building / _ENTRY)
+        io.replace_folder(building, self.folder / step_name)
 
 
 def cached_notebook_parameters(cache_dir: Path, notebook: Path) -> dict[str, Any]:
@@ -113,13 +109,8 @@ def cached_notebook_parameters(cache_dir: Path, notebook: Path) -> dict[str, Any
     from helpers.pipeline import notebook_parameters
 
     store = cache_dir / "parameters" / f"{notebook_source_sha256(notebook)}.json"
-    try:
-        return json.loads(store.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        pass
+    if store.is_file():
+        return io.read_json(store)
     declared = notebook_parameters(notebook)
-    store.parent.mkdir(parents=True, exist_ok=True)
-    temporary = store.with_name(f".{store.name}.{uuid.uuid4().hex[:8]}")
-    temporary.write_text(json.dumps(declared), encoding="utf-8")
-    temporary.replace(store)
+    io.write_json(declared, store)
     return declared
