@@ -89,7 +89,9 @@ class LoadedPage:
     def images(self) -> list[dict]:
         return self.page.evaluate(
             "Array.from(document.images).map(i => ({"
-            "src: i.src.slice(0, 40), complete: i.complete, width: i.naturalWidth}))"
+            "src: i.src.slice(0, 40), complete: i.complete, width: i.naturalWidth,"
+            "shown_width: i.clientWidth,"
+            "caption: i.closest('figure')?.querySelector('figcaption')?.innerText ?? ''}))"
         )
 
     def visible(self, selector: str) -> bool:
@@ -112,7 +114,10 @@ def open_page(browser):
     contexts = []
 
     def load(path: Path, site: Path) -> LoadedPage:
-        context = browser.new_context(offline=True, viewport={"width": 1280, "height": 900})
+        # A high-density screen (2 device pixels per CSS pixel), where blurry charts show.
+        context = browser.new_context(
+            offline=True, viewport={"width": 1280, "height": 900}, device_scale_factor=2
+        )
         contexts.append(context)
         loaded = LoadedPage(page=None, path=path)
         site = site.resolve()
@@ -206,6 +211,8 @@ def test_every_page_renders_offline_from_disk(published_run, open_page, screensh
         check_links_resolve(loaded)
         if name in NOTEBOOK_PAGES:
             assert images, f"{name} shows no chart"
+            for image in images:
+                assert_crisp_and_captioned(name, image)
             assert loaded.visible('a[href="index.html"]'), f"{name}: no link to the run's index"
             assert loaded.visible('a[href="../index.html"]'), f"{name}: no link to all runs"
             assert loaded.visible("header.report-header"), f"{name}: no parameters table"
@@ -222,6 +229,14 @@ def test_every_page_renders_offline_from_disk(published_run, open_page, screensh
             assert loaded.visible(".sample-mark"), f"{name}: the sample mark is not visible"
             assert SAMPLE_MARK in loaded.page.locator(".sample-mark").first.inner_text().lower()
     assert len(list(screenshots.glob("*.png"))) >= len(site_pages(reports))
+
+
+def assert_crisp_and_captioned(page: str, image: dict) -> None:
+    """A chart is vector, or a bitmap with two pixels for each CSS pixel it is shown at; and it
+    has a caption saying what it shows."""
+    vector = image["src"].startswith("data:image/svg+xml")
+    assert vector or image["width"] >= 2 * image["shown_width"], (page, "blurry chart", image)
+    assert len(image["caption"].split()) >= 8, (page, "chart without a caption", image)
 
 
 # --- text from data is text ----------------------------------------------------------------------

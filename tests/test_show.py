@@ -1,10 +1,16 @@
-"""What notebooks show (helpers.show): captions of long tables cut to their first rows."""
+"""What notebooks show: captioned tables (helpers.show) and captioned charts (plots.show_chart)."""
 
 from __future__ import annotations
 
+import base64
+import re
+import xml.etree.ElementTree as ElementTree
+
+import IPython.display
+import matplotlib.pyplot as plt
 import pandas as pd
 
-from helpers import show
+from helpers import plots, show
 
 
 def test_a_long_table_shows_its_first_rows_and_says_so():
@@ -20,3 +26,50 @@ def test_a_short_table_is_shown_whole():
     assert len(styler.data) == 2
     assert styler.caption == "Gaps (the first 2 of 2)"
     assert show.table(frame, "Gaps").caption == "Gaps"
+
+
+# --- charts: vector, captioned, reproducible ------------------------------------------------------
+
+
+def shown_chart(monkeypatch, caption: str, sample: bool = False) -> str:
+    """The HTML that plots.show_chart displays for a small bar chart."""
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj.data))
+    plots.use_style()
+    figure = plots.bar_flows(pd.Series({"KWEB": 2.3e9, "FXI": -2.3e9}), "Flows", sample)
+    plots.show_chart(figure, caption, sample)
+    assert not plt.fignum_exists(figure.number), "the figure must be closed once shown"
+    (html_text,) = shown
+    return html_text
+
+
+def embedded_svg(html_text: str) -> str:
+    (encoded,) = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', html_text)
+    return base64.b64decode(encoded).decode("utf-8")
+
+
+def test_a_chart_is_an_embedded_vector_image_with_its_caption(monkeypatch):
+    html_text = shown_chart(monkeypatch, "Net flow per ETF, in US$ bn")
+    assert html_text.startswith('<figure class="chart"')
+    assert "<figcaption" in html_text and "Net flow per ETF, in US$ bn</figcaption>" in html_text
+    assert 'alt="Net flow per ETF, in US$ bn"' in html_text
+    svg = ElementTree.fromstring(embedded_svg(html_text))
+    assert svg.tag.endswith("svg")
+    # Text is kept as text (svg.fonttype "none"): the tick labels are readable in the file.
+    assert "KWEB" in embedded_svg(html_text)
+
+
+def test_a_chart_of_sample_data_says_so_in_its_caption(monkeypatch):
+    html_text = shown_chart(monkeypatch, "Net flow per ETF", sample=True)
+    assert f"Net flow per ETF ({show.SAMPLE_MARK.upper()})</figcaption>" in html_text
+    assert show.SAMPLE_MARK in embedded_svg(html_text)  # and on the chart itself
+
+
+def test_a_chart_caption_from_data_is_text(monkeypatch):
+    html_text = shown_chart(monkeypatch, 'Flows of <script>alert("x")</script> & "co"')
+    assert "<script>" not in html_text
+    assert "&lt;script&gt;" in html_text and "&amp;" in html_text and "&quot;co&quot;" in html_text
+
+
+def test_the_same_chart_gives_the_same_bytes(monkeypatch):
+    assert shown_chart(monkeypatch, "Flows") == shown_chart(monkeypatch, "Flows")

@@ -1,7 +1,11 @@
-"""One visual style for every chart, and the sample mark on charts of synthetic data."""
+"""One visual style for every chart, the sample mark on charts of synthetic data, and the
+captioned vector figure a page shows (`show_chart`)."""
 
 from __future__ import annotations
 
+import base64
+import html
+import io
 import textwrap
 
 import matplotlib.dates as mdates
@@ -11,7 +15,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from helpers.show import SAMPLE_MARK
+from helpers.show import SAMPLE_MARK, sample_caption
 
 USD_BN = plt.FuncFormatter(lambda v, _: f"{v / 1e9:+.2f}")
 PERCENT = plt.FuncFormatter(lambda v, _: f"{v:+.0f}%")
@@ -34,7 +38,34 @@ def use_style() -> None:
             "savefig.dpi": 160,
             "axes.titleweight": "bold",
             "axes.titlelocation": "left",
+            # Text stays text in the SVG (small, sharp, selectable); the page's font draws it.
+            "svg.fonttype": "none",
+            # Fixed element ids: the same chart gives the same bytes on every run.
+            "svg.hashsalt": "china-tech-flows",
         }
+    )
+
+
+def show_chart(figure: Figure, caption: str, sample: bool = False) -> None:
+    """Show a chart as a captioned figure: vector (SVG), so it is sharp on any screen density,
+    embedded in the page (no file beside it, no request), its caption also its alt text.
+
+    The caption says what the chart shows; it carries the sample mark when the data are
+    synthetic, like a table's caption. The figure is closed afterwards."""
+    from IPython.display import HTML, display
+
+    svg = io.BytesIO()
+    figure.savefig(svg, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    plt.close(figure)
+    source = "data:image/svg+xml;base64," + base64.b64encode(svg.getvalue()).decode("ascii")
+    text = html.escape(sample_caption(caption, sample))
+    display(
+        HTML(
+            '<figure class="chart" style="margin:1em 0">'
+            f'<img src="{source}" alt="{text}" style="max-width:100%;height:auto">'
+            f'<figcaption style="color:#57606a;font-size:0.95em">{text}</figcaption>'
+            "</figure>"
+        )
     )
 
 

@@ -35,6 +35,11 @@ def sample_banner(flows_source: str) -> None:
         )
 
 
+def sample_caption(caption: str, sample: bool) -> str:
+    """A table's or chart's caption, with the sample mark when its data are synthetic."""
+    return f"{caption} ({SAMPLE_MARK.upper()})" if sample else caption
+
+
 def say(text: str) -> None:
     """Show a sentence built from computed numbers (Markdown; '$' is a currency sign, not math)."""
     display(Markdown(html.escape(text, quote=False).replace("$", r"\$")))
@@ -52,8 +57,7 @@ def table(
     if first_rows is not None:
         caption = f"{caption} (the first {min(len(frame), first_rows):,} of {len(frame):,})"
         frame = frame.head(first_rows)
-    if sample:
-        caption = f"{caption} ({SAMPLE_MARK.upper()})"
+    caption = sample_caption(caption, sample)
     is_date = pd.api.types.is_datetime64_any_dtype
     dates = [c for c in frame.columns if is_date(frame[c])]
     chosen = dict.fromkeys(dates, "{:%Y-%m-%d}") | (formats or {})
