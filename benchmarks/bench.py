@@ -37,7 +37,7 @@ from scale_data import make_scale_project  # noqa: E402
 
 from helpers.paths import ProjectLayout, copy_project_inputs  # noqa: E402
 from helpers.pipeline import load_pipeline, resolve_parameters  # noqa: E402
-from helpers.runner import default_as_of  # noqa: E402
+from helpers.runner import checked_as_of  # noqa: E402
 
 POLL_SECONDS = 0.05
 GB = 1024**3
@@ -91,7 +91,7 @@ def naive_chain(project: Path, out: Path) -> list[list[str]]:
     """papermill then nbconvert for each notebook, in order, with the runner's parameters."""
     layout = ProjectLayout(project)
     pipeline = load_pipeline(layout)
-    parameters = resolve_parameters(pipeline, {}, default_as_of(layout))
+    parameters = resolve_parameters(pipeline, {}, checked_as_of(layout))
     commands = []
     for step in pipeline.steps:
         parameter_file = out / f"{step.name}.yaml"

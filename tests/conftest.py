@@ -9,6 +9,9 @@ from project_runs import run
 
 from helpers.paths import copy_project_inputs
 
+# The `reliability` fixture and the generated reliability table (tests/reliability.py).
+pytest_plugins = ["reliability"]
+
 
 @pytest.fixture(scope="session")
 def published_run(tmp_path_factory) -> tuple[Path, object]:

@@ -140,7 +140,8 @@ def test_as_of_before_the_first_date_is_refused(raw_dir, sample_rows):
     with pytest.raises(InvalidParameterError) as caught:
         clean_inputs(raw_dir, as_of=day_before)
     assert str(caught.value) == (
-        f"as_of {day_before} is before the first date in the fund data ({first})"
+        f"the as-of date {day_before} is before the first date in the fund data ({first});"
+        f" choose {first} or later"
     )
 
 

@@ -136,7 +136,8 @@ def test_histories_and_ready_flows_together(raw_dir):
     (raw_dir / "flows" / "flows.csv").write_text(
         "Date,Ticker,flow_usd\n2025-01-07,ASHR,5\n", encoding="utf-8"
     )
-    assert load.latest_flow_date(raw_dir) == pd.Timestamp("2025-01-07")
+    first, last = cleaning.check_inputs(raw_dir)
+    assert (first, last) == (pd.Timestamp("2025-01-02"), pd.Timestamp("2025-01-07"))
     data = load.read_fund_data(raw_dir)
     sources = ["your data: fund_history/KWEB.csv", "your data: flows/flows.csv"]
     for table in (data.history, data.ready_flows):  # one category per file, in both tables
@@ -214,6 +215,22 @@ def test_a_ticker_outside_the_universe_is_refused_or_reported(raw_dir):
     assert any("ZZZZ" in note for note in cleaned.quality["note"])
 
 
+def test_checking_the_inputs_refuses_what_cleaning_refuses(raw_dir):
+    """check_inputs (run before any kernel) reads with the same rules and parameters."""
+    conflicting_files(raw_dir)
+    with pytest.raises(InvalidDataError, match="KWEB on 2025-01-06 has different values"):
+        cleaning.check_inputs(raw_dir)
+    first, last = cleaning.check_inputs(raw_dir, duplicate_dates="flag")
+    assert (first, last) == (pd.Timestamp(DAYS[0]), pd.Timestamp(DAYS[-1]))
+    (raw_dir / "fund_history" / "ZZZZ.csv").write_text(
+        "Date,NAV,Shares\n2025-01-02,10,100\n", encoding="utf-8"
+    )
+    with pytest.raises(InvalidDataError, match="ZZZZ"):
+        cleaning.check_inputs(raw_dir, duplicate_dates="flag")
+    reported = cleaning.check_inputs(raw_dir, duplicate_dates="flag", unknown_tickers="report")
+    assert reported == (first, last)
+
+
 def test_a_missing_trading_day_is_a_gap_not_an_invented_flow(raw_dir):
     (raw_dir / "fund_history" / "KWEB.csv").write_text(
         "Date,NAV,Shares Outstanding\n2025-01-02,30,1000\n2025-01-06,31,1100\n", encoding="utf-8"
@@ -230,6 +247,6 @@ def test_a_missing_trading_day_is_a_gap_not_an_invented_flow(raw_dir):
 
 def test_as_of_cuts_user_data_and_is_the_default_from_the_last_date(raw_dir):
     write_csv(raw_dir)
-    assert load.latest_flow_date(raw_dir) == pd.Timestamp("2025-01-06")
+    assert cleaning.check_inputs(raw_dir)[1] == pd.Timestamp("2025-01-06")
     cleaned = cleaning.clean_inputs(raw_dir, as_of="2025-01-03")
     assert cleaned.tables["daily_flows"]["date"].max() == pd.Timestamp("2025-01-03")

@@ -9,7 +9,7 @@ import pandas as pd
 
 from helpers import flows, io, load, market_calendar, paths
 from helpers import quality as quality_flags
-from helpers.errors import InvalidDataError, InvalidParameterError
+from helpers.errors import AsOfBeforeDataError, InvalidDataError, InvalidParameterError
 
 
 @dataclass
@@ -65,6 +65,51 @@ def _check_tickers(
     return named
 
 
+@dataclass
+class _CheckedInputs:
+    """Every raw file read and validated: the facts, the fund data and its unknown tickers."""
+
+    facts: dict[str, pd.DataFrame]
+    fund: load.FundData
+    unknown_tickers: list[str]  # "TICKER (in file)", kept with unknown_tickers="report"
+
+    @property
+    def fund_tables(self) -> list[pd.DataFrame]:
+        return [self.fund.history, self.fund.ready_flows]
+
+    def first_and_last_day(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        dates = [table["date"] for table in self.fund_tables if not table.empty]
+        return min(d.min() for d in dates), max(d.max() for d in dates)
+
+
+def _read_and_check(
+    raw_dir: Path, date_format: str, duplicate_dates: str, unknown_tickers: str
+) -> _CheckedInputs:
+    facts = load.read_facts(raw_dir)
+    fund = load.read_fund_data(raw_dir, date_format, duplicate_dates)
+    fund_tables = [fund.history, fund.ready_flows]
+    unknown = _check_tickers(fund_tables, facts["etf_universe"], unknown_tickers)
+    return _CheckedInputs(facts, fund, unknown)
+
+
+def check_inputs(
+    raw_dir: str | Path,
+    *,
+    date_format: str = "",
+    duplicate_dates: str = "refuse",
+    unknown_tickers: str = "refuse",
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Read and validate every raw file as `clean_inputs` does, deriving nothing: the first and
+    last date of the fund data.
+
+    The runner calls this before any kernel starts, so that bad data are refused at once
+    (InvalidDataError naming the file, row and column) and nothing is executed or written.
+    """
+    return _read_and_check(
+        Path(raw_dir), date_format, duplicate_dates, unknown_tickers
+    ).first_and_last_day()
+
+
 def _up_to(table: pd.DataFrame, as_of: str) -> pd.DataFrame:
     """The rows dated up to `as_of` (the table itself, uncopied, when that is every row)."""
     if not as_of or table["date"].max() <= pd.Timestamp(as_of):
@@ -92,17 +137,14 @@ def clean_inputs(
 ) -> CleanedData:
     """Read and validate every raw file, keep fund data up to `as_of`, derive daily flows, flag
     doubtful fund-days (helpers.quality), list calendar gaps and align events to trading days."""
-    raw_dir = Path(raw_dir)
-    facts = load.read_facts(raw_dir)
+    checked = _read_and_check(Path(raw_dir), date_format, duplicate_dates, unknown_tickers)
+    facts, fund, unknown = checked.facts, checked.fund, checked.unknown_tickers
     quality = [
         _quality_row(name, paths.RAW_FILES[name], len(table), len(table))
         for name, table in facts.items()
     ]
     facts["events"] = market_calendar.align_events(facts["events"])
 
-    fund = load.read_fund_data(raw_dir, date_format, duplicate_dates)
-    fund_tables = [fund.history, fund.ready_flows]
-    unknown = _check_tickers(fund_tables, facts["etf_universe"], unknown_tickers)
     files = ", ".join(fund.files)
     if fund.duplicates_dropped:
         quality.append(
@@ -115,13 +157,11 @@ def clean_inputs(
         quality.append(
             _quality_row("fund data", files, 0, 0, f"kept, not in the ETF universe: {unknown}")
         )
-    first_day = min((t["date"].min() for t in fund_tables if not t.empty), default=pd.NaT)
+    first_day, _ = checked.first_and_last_day()
     if as_of and pd.Timestamp(as_of) < first_day:
-        raise InvalidParameterError(
-            f"as_of {as_of} is before the first date in the fund data ({first_day:%Y-%m-%d})"
-        )
+        raise AsOfBeforeDataError(as_of, f"{first_day:%Y-%m-%d}")
     history, ready = _up_to(fund.history, as_of), _up_to(fund.ready_flows, as_of)
-    read = sum(len(table) for table in fund_tables)
+    read = sum(len(table) for table in checked.fund_tables)
     kept = len(history) + len(ready)
     note = f"dropped: dated after the as-of date {as_of}" if kept < read else ""
     quality.append(_quality_row("fund data", files, read, kept, note))

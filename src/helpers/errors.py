@@ -24,3 +24,17 @@ class InvalidDataError(ValueError):
 
 class InvalidParameterError(ValueError):
     """A pipeline parameter is unknown, ill-typed or unsafe."""
+
+
+class AsOfBeforeDataError(InvalidParameterError):
+    """The as-of date is before the first date of the fund data: nothing would be left to show.
+
+    Raised by the runner before any kernel starts and by the cleaning step itself; dates are ISO
+    strings (YYYY-MM-DD).
+    """
+
+    def __init__(self, as_of: str, first_day: str):
+        super().__init__(
+            f"the as-of date {as_of} is before the first date in the fund data ({first_day});"
+            f" choose {first_day} or later"
+        )

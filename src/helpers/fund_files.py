@@ -7,13 +7,12 @@
 a person sees for the record: the line number in a CSV (header = line 1), the row number Excel
 shows in an XLSX or SpreadsheetML workbook, and for Parquet the 1-based row number + 1 (as if
 there were a header line). Every problem raises `InvalidDataError` naming the file, the row and
-the column; all problems of a file are reported together. `read_fund_dates(path, kind)` returns
-only the dates (for the default as-of date of a run), reading only the date column of Parquet.
+the column; all problems of a file are reported together.
 
 Formats (recognised by content, never by the file extension; see `detect_format`):
 
-- CSV text: delimiter ``,`` ``;`` tab or ``|`` (sniffed); UTF-8 with or without BOM, UTF-16 with
-  BOM, else Latin-1. Decimal commas ("30,5") are not read.
+- CSV text: delimiter ``,`` ``;`` tab or ``|`` (sniffed); UTF-8 or UTF-16, with or without BOM,
+  else Latin-1. Decimal commas ("30,5") are not read.
 - XLSX (Office Open XML workbook): a sheet named "Historical" is preferred, else the first sheet
   with a header. Cells typed as dates or numbers are used as such (formulas by their saved value).
 - Parquet: typed date/timestamp and number columns are used as they are; text columns are parsed
@@ -66,7 +65,9 @@ Values:
   or Parquet, and slash dates. A column must use one format throughout. Slash dates
   ("12/01/2026") are day-first if some first field is > 12, month-first if some second field is
   > 12; when neither (or both) can be told, the file is refused unless the ``date_format``
-  argument gives the format, e.g. ``"%d/%m/%Y"``. A time of day is dropped.
+  argument gives the format, e.g. ``"%d/%m/%Y"``. A time of day is dropped. A date after today
+  is refused (no fund publishes tomorrow's figures; it is a typo such as 2062 for 2026). Today is
+  the later of the local and the UTC date, so that no time zone makes today's data "future".
 - Rows that are entirely empty are skipped. The same (ticker, date) twice in one file is kept once
   when the values agree and refused when they differ.
 """
@@ -94,7 +95,7 @@ import pandas as pd
 
 from helpers.errors import InvalidDataError, InvalidParameterError
 
-__all__ = ["MAX_FILE_BYTES", "FileKind", "detect_format", "read_fund_dates", "read_fund_file"]
+__all__ = ["MAX_FILE_BYTES", "FileKind", "detect_format", "read_fund_file"]
 
 MAX_FILE_BYTES: int = 1 << 30  # 1 GiB: larger files are refused before reading
 FileKind = Literal["history", "flows"]
@@ -244,18 +245,35 @@ def _identify_zip(path: Path) -> _Sniffed:
 
 
 def _decode_head(head: bytes) -> tuple[str, str]:
-    """(encoding, text) of a file's first bytes: a BOM decides, else UTF-8, else Latin-1."""
+    """(encoding, text) of a file's first bytes: a BOM decides, else the zero bytes of UTF-16,
+    else UTF-8, else Latin-1."""
     if head.startswith(codecs.BOM_UTF8):
         encoding = "utf-8-sig"
     elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encoding = "utf-16"
     else:
-        encoding = "utf-8"
+        encoding = _utf16_without_bom(head) or "utf-8"
     try:
         # Incremental, so a character cut at the end of the head is not an error.
         return encoding, codecs.getincrementaldecoder(encoding)().decode(head, final=False)
     except UnicodeDecodeError:
         return "latin-1", head.decode("latin-1")
+
+
+def _utf16_without_bom(head: bytes) -> str:
+    """'utf-16-le' or 'utf-16-be' when a head without BOM looks like UTF-16 text, else ''.
+
+    Text in Latin letters, digits and punctuation has a zero byte in every other position of
+    UTF-16: the odd positions (little-endian) or the even ones (big-endian). Binary data have
+    zeros scattered over both.
+    """
+    even, odd = head[0::2], head[1::2]
+    if len(odd) < 8:
+        return ""
+    for zeros, others, encoding in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if zeros.count(0) >= 0.9 * len(zeros) and others.count(0) <= 0.05 * len(others):
+            return encoding
+    return ""
 
 
 def _identify_xml(text: str) -> _Sniffed:
@@ -790,10 +808,8 @@ def _cell_value(data: ET.Element) -> object:
     return text
 
 
-def _read_parquet(
-    path: Path, sniffed: _Sniffed, kind: FileKind, *, dates_only: bool = False
-) -> tuple[_Table, _Layout]:
-    """Only the columns needed are read (with `dates_only`, only the date column)."""
+def _read_parquet(path: Path, sniffed: _Sniffed, kind: FileKind) -> tuple[_Table, _Layout]:
+    """Only the columns needed are read."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -801,7 +817,7 @@ def _read_parquet(
         schema = pq.read_schema(path)
         headers = list(schema.names)
         layout = _find_layout(headers, kind, path)
-        positions = [layout.date.position] if dates_only else layout.positions
+        positions = layout.positions
         # Tickers repeat on every row: read as a dictionary, each distinct one is parsed once.
         ticker = layout.ticker.position if layout.ticker else None
         dictionary = [
@@ -1205,7 +1221,15 @@ def _checked_dates(
     hint = hint if parsed.example else ""
     problems.cells(parsed.missing, raw, layout.date, _is_empty)
     problems.cells(parsed.bad, raw, layout.date, lambda v: f"{_show(v)} is not a date{hint}")
+    future = parsed.values > np.datetime64(_today(), "us")  # NaT compares False
+    problems.cells(future, raw, layout.date, lambda v: f"{_show(v)} is after today")
     return parsed.values
+
+
+def _today() -> dt.date:
+    """The latest date that can be today somewhere the data may come from: the later of the
+    local and the UTC date."""
+    return max(dt.date.today(), dt.datetime.now(dt.UTC).date())
 
 
 def _checked_tickers(table: _Table, layout: _Layout, problems: _Problems) -> _Tickers:
@@ -1355,34 +1379,14 @@ def read_fund_file(path: str | Path, kind: FileKind, *, date_format: str = "") -
     return _canonical(table, dates, tickers, values, problems)
 
 
-def read_fund_dates(path: str | Path, kind: FileKind, *, date_format: str = "") -> np.ndarray:
-    """The dates of one fund file (datetime64[us]), checked as `read_fund_file` checks them.
-
-    Only the date column is read where the format allows it (Parquet); other formats are read
-    whole. The other columns are not checked: `read_fund_file` does that.
-    """
-    _check_kind(kind)
-    path = Path(path)
-    table, layout = _read_cells(path, _sniff(path), kind, dates_only=True)
-    problems = _Problems(path, table.source_row)
-    dates = _checked_dates(table, layout, problems, date_format)
-    problems.raise_if_any()
-    return dates
-
-
 def _check_kind(kind: str) -> None:
     if kind not in ("history", "flows"):
         raise InvalidParameterError(f"kind must be 'history' or 'flows', not {kind!r}")
 
 
-def _read_cells(
-    path: Path, sniffed: _Sniffed, kind: FileKind, dates_only: bool = False
-) -> tuple[_Table, _Layout]:
+def _read_cells(path: Path, sniffed: _Sniffed, kind: FileKind) -> tuple[_Table, _Layout]:
     """The file's raw cells without blank rows, and its layout (refused when it has no rows)."""
-    if dates_only and sniffed.format == "parquet":
-        table, layout = _read_parquet(path, sniffed, kind, dates_only=True)
-    else:
-        table, layout = _READERS[sniffed.format](path, sniffed, kind)
+    table, layout = _READERS[sniffed.format](path, sniffed, kind)
     table = _without_blank_rows(table)
     if table.cells.empty:
         raise InvalidDataError(path, "no data rows below the header")

@@ -310,23 +310,3 @@ def read_fund_data(
     relative = [p.relative_to(raw_dir).as_posix() for p in files]
     history, ready = (tables[k].drop(columns="source_row") for k in ("history", "flows"))
     return FundData(history, ready, "user", relative, dropped)
-
-
-def latest_flow_date(raw_dir: str | Path, date_format: str = "") -> pd.Timestamp:
-    """The last date in the fund data: the default as-of date of a run.
-
-    Reads only the dates (of a Parquet file, only its date column); the files are checked in
-    full when the pipeline reads them.
-    """
-    raw_dir = Path(raw_dir)
-    files = user_fund_files(raw_dir)
-    if not files:
-        return read_sample_fund_history(raw_dir)["date"].max()
-    return max(
-        pd.Timestamp(
-            fund_files.read_fund_dates(
-                path, _FOLDER_KIND[path.parent.name], date_format=date_format
-            ).max()
-        )
-        for path in files
-    )

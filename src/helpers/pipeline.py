@@ -11,6 +11,9 @@ import ast
 import contextlib
 import datetime as dt
 import graphlib
+import math
+import posixpath
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,10 @@ import yaml
 
 from helpers.errors import InvalidParameterError
 from helpers.paths import ProjectLayout
+
+# How long a notebook may run, kernel start included, unless pipeline.yaml sets its
+# `timeout_seconds`: generous, so that only a notebook that hangs reaches it.
+DEFAULT_TIMEOUT_SECONDS = 30 * 60
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,7 @@ class NotebookStep:
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     parameters: dict[str, Any] = field(default_factory=dict)
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS  # for the whole notebook, not per cell
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,7 @@ def load_pipeline(layout: ProjectLayout) -> Pipeline:
             inputs=tuple(entry.get("inputs", [])),
             outputs=tuple(entry.get("outputs", [])),
             parameters=dict(entry.get("parameters") or {}),
+            timeout_seconds=_timeout_seconds(name, entry),
         )
         for name, entry in spec["notebooks"].items()
     ]
@@ -64,6 +73,16 @@ def load_pipeline(layout: ProjectLayout) -> Pipeline:
         shared_parameters=dict(spec.get("parameters") or {}),
         publish=tuple(spec.get("publish", [])),
     )
+
+
+def _timeout_seconds(name: str, entry: dict[str, Any]) -> float:
+    limit = entry.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS)
+    if isinstance(limit, bool) or not isinstance(limit, int | float) or not 0 < limit < math.inf:
+        raise InvalidParameterError(
+            f"pipeline.yaml: notebooks.{name}.timeout_seconds: {limit!r} is not a number of "
+            "seconds above 0"
+        )
+    return float(limit)
 
 
 def execution_order(steps: list[NotebookStep]) -> list[NotebookStep]:
@@ -110,6 +129,75 @@ def notebook_parameters(path: Path) -> dict[str, Any]:
     return {name: ast.literal_eval(info["default"]) for name, info in declared.items()}
 
 
+# A notebook whose name starts with this is not a pipeline step (the template, a scratch copy).
+NOT_A_STEP_PREFIX = "_"
+TEMPLATE_NOTEBOOK = f"{NOT_A_STEP_PREFIX}template.ipynb"  # what `chinaflows new` copies
+TEMPLATE_INPUTS = ("data/processed/flows_summary.json",)  # what the template reads
+_NEW_STEP_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_NUMBERED_NAME = re.compile(r"(\d+)_(.+)")  # "05_sector_flows" -> "05", "sector_flows"
+
+
+class NotebookNotCreated(ValueError):
+    """`chinaflows new` refused: the name is unusable or taken, or the template is missing."""
+
+
+def step_notebook_files(layout: ProjectLayout) -> list[Path]:
+    """The notebooks in notebooks/ that are pipeline steps: all but those named `_...`."""
+    return sorted(
+        path
+        for path in layout.notebooks_dir.glob("*.ipynb")
+        if not path.name.startswith(NOT_A_STEP_PREFIX)
+    )
+
+
+def project_relative(layout: ProjectLayout, path: Path) -> str:
+    """`path` as a message shows it: relative to the project root."""
+    return path.relative_to(layout.root).as_posix()
+
+
+def _unnumbered(stem: str) -> str:
+    numbered = _NUMBERED_NAME.fullmatch(stem)
+    return numbered.group(2) if numbered else stem
+
+
+def add_step_notebook(layout: ProjectLayout, name: str) -> Path:
+    """Copy the template to notebooks/NN_<name>.ipynb, NN the next free number; returns it.
+
+    Refuses (NotebookNotCreated) a name other than lower-case letters, digits and '_' starting
+    with a letter, and a name that a notebook has already, under any number.
+    """
+    if not _NEW_STEP_NAME.fullmatch(name):
+        raise NotebookNotCreated(
+            f"{name!r} cannot name a notebook: use lower-case letters, digits and '_', starting "
+            "with a letter (the number in front is added for you)"
+        )
+    template = layout.notebooks_dir / TEMPLATE_NOTEBOOK
+    if not template.is_file():
+        raise NotebookNotCreated(f"{project_relative(layout, template)}: the template is missing")
+    notebooks = list(layout.notebooks_dir.glob("*.ipynb"))
+    taken = next((p for p in notebooks if _unnumbered(p.stem) == name), None)
+    if taken is not None:
+        raise NotebookNotCreated(
+            f"{project_relative(layout, taken)} exists already; choose another name"
+        )
+    numbers = [int(m.group(1)) for p in notebooks if (m := _NUMBERED_NAME.fullmatch(p.stem))]
+    created = layout.notebooks_dir / f"{max(numbers, default=0) + 1:02d}_{name}.ipynb"
+    with created.open("xb") as copy:  # "x": never overwrite a notebook
+        copy.write(template.read_bytes())
+    return created
+
+
+def template_entry(step_name: str) -> str:
+    """The pipeline.yaml entry for a fresh copy of the template, to paste under `notebooks:`."""
+    title = _unnumbered(step_name).replace("_", " ").capitalize()
+    return (
+        f"  {step_name}:\n"
+        f'    title: "{title}"\n'  # quoted: a title such as "Yes" is text, not a boolean
+        f"    inputs: [{', '.join(TEMPLATE_INPUTS)}]  # every file or folder it reads\n"
+        "    outputs: []  # every file it writes for later notebooks\n"
+    )
+
+
 def validate_iso_date(value: str, name: str = "as_of") -> str:
     try:
         return dt.date.fromisoformat(value).isoformat()
@@ -138,6 +226,56 @@ def convert_to_default_type(name: str, value: Any, default: Any) -> Any:
     )
 
 
+# A parameter whose name ends so names a path, relative to the project root (the notebooks'
+# working folder); it must stay inside the project.
+_PATH_PARAMETER = re.compile(r"_(dir|path|file)$")
+# Values papermill writes into the notebook as Python literals. It writes any other type with
+# str(), which is not a literal: a date read from YAML would arrive as 2025 - 01 - 01.
+_LITERAL_SCALARS = (str, int, float, bool, type(None))
+
+
+def _not_a_literal(value: Any) -> str | None:
+    """The first part of `value` that papermill cannot write as a literal, described."""
+    if isinstance(value, dict):
+        keys = [key for key in value if not isinstance(key, str)]
+        if keys:
+            return f"the key {keys[0]!r} (keys must be text)"
+        parts = list(value.values())
+    elif isinstance(value, list):
+        parts = value
+    elif isinstance(value, _LITERAL_SCALARS):
+        return None
+    else:
+        return f"{value!r} (a {type(value).__name__})"
+    return next((found for found in map(_not_a_literal, parts) if found), None)
+
+
+def _leads_out_of_project(path: str) -> bool:
+    normal = posixpath.normpath(path)
+    return posixpath.isabs(normal) or normal == ".." or normal.startswith("../")
+
+
+def checked_for_notebook(name: str, value: Any) -> Any:
+    """`value`, unless a notebook must not receive it: a value papermill cannot write as a
+    literal, or a path parameter (a name ending in _dir, _path or _file) leading out of the
+    project."""
+    odd = _not_a_literal(value)
+    if odd:
+        raise InvalidParameterError(
+            f"parameter '{name}': {odd} cannot be passed to a notebook as a literal; "
+            "quote it to pass it as text"
+        )
+    paths = value if isinstance(value, list) else [value]
+    if _PATH_PARAMETER.search(name) and any(
+        isinstance(path, str) and _leads_out_of_project(path) for path in paths
+    ):
+        raise InvalidParameterError(
+            f"parameter '{name}': {value!r} leads out of the project; paths are relative to "
+            "the project root and stay inside it"
+        )
+    return value
+
+
 def resolve_parameters(
     pipeline: Pipeline,
     overrides: dict[str, Any],
@@ -146,8 +284,9 @@ def resolve_parameters(
 ) -> dict[str, dict[str, Any]]:
     """The parameters each notebook runs with: shared, then its own, then the overrides.
 
-    Refuses (InvalidParameterError) an override no notebook declares, a value of the wrong type,
-    and a parameter in pipeline.yaml that its notebook does not declare. `declared` maps each
+    Refuses (InvalidParameterError) an override no notebook declares, a value of the wrong type
+    or one that is not a literal, a path leading out of the project, and a parameter in
+    pipeline.yaml that its notebook does not declare. `declared` maps each
     notebook to its parameters cell's defaults (inspected from the notebooks when not given).
     """
     if "as_of" in overrides:
@@ -170,9 +309,10 @@ def resolve_parameters(
                 f"pipeline.yaml sets {', '.join(stray)} for {step.name}, "
                 f"whose parameters cell declares only {', '.join(sorted(defaults))}"
             )
-        chosen = {**pipeline.shared_parameters, "as_of": as_of, **step.parameters, **overrides}
+        # as_of last: the report folder is named after the runner's, so nothing else sets it.
+        chosen = {**pipeline.shared_parameters, **step.parameters, **overrides, "as_of": as_of}
         resolved[step.name] = {
-            name: convert_to_default_type(name, value, defaults[name])
+            name: checked_for_notebook(name, convert_to_default_type(name, value, defaults[name]))
             for name, value in chosen.items()
             if name in defaults
         }

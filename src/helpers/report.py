@@ -17,7 +17,7 @@ from typing import Any
 import jinja2
 import markupsafe
 
-from helpers import paths
+from helpers import io, paths
 from helpers.show import SAMPLE_MARK
 
 _TEMPLATES = jinja2.Environment(
@@ -171,8 +171,8 @@ def make_publishable(
 def _write_page(template: str, target: Path, **context: Any) -> Path:
     """Render an index template (with the sample mark's wording) to `target`."""
     page = _TEMPLATES.get_template(template).render(sample_mark=SAMPLE_MARK, **context)
-    target.write_text(page, encoding="utf-8")
-    return target
+    # Whole or not at all: reports/index.html is the published site's front page.
+    return io.write_atomically(target, lambda path: path.write_text(page, encoding="utf-8"))
 
 
 def render_run_index(report_dir: Path, run: dict[str, Any], headline: dict[str, Any]) -> Path:

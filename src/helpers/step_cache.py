@@ -31,6 +31,7 @@ class CachedStep:
     finished: str
     outputs: dict[str, str]  # declared output path -> SHA-256
     folder: Path
+    fingerprint: dict[str, Any]  # what `key` is a digest of (runner.step_fingerprint)
 
     @property
     def notebook(self) -> Path:
@@ -45,30 +46,42 @@ def output_digests(root: Path, outputs: tuple[str, ...] | list[str]) -> dict[str
     return {o: file_sha256(root / o) if (root / o).is_file() else MISSING for o in outputs}
 
 
+def changed_outputs(cached: CachedStep, root: Path) -> list[str]:
+    """The outputs under `root` that are missing or no longer what the execution wrote."""
+    current = output_digests(root, list(cached.outputs))
+    return [o for o, digest in current.items() if digest == MISSING or digest != cached.outputs[o]]
+
+
 class StepCache:
     def __init__(self, cache_dir: Path):
         self.folder = cache_dir / "steps"
 
-    def lookup(self, step_name: str, key: str, root: Path) -> CachedStep | None:
-        """The entry for `step_name` if it was made under `key` and its outputs under `root`
-        are still the ones it wrote."""
+    def last(self, step_name: str) -> CachedStep | None:
+        """The entry of the notebook's last execution, whatever it was made under."""
         folder = self.folder / step_name
         try:
             entry = json.loads((folder / _ENTRY).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        cached = CachedStep(
+        return CachedStep(
             key=entry.get("key", ""),
             seconds=entry.get("seconds", 0.0),
             started=entry.get("started", ""),
             finished=entry.get("finished", ""),
             outputs=entry.get("outputs", {}),
             folder=folder,
+            fingerprint=entry.get("fingerprint", {}),
         )
-        if cached.key != key or not (cached.notebook.is_file() and cached.page.is_file()):
+
+    def lookup(self, step_name: str, key: str, root: Path) -> CachedStep | None:
+        """The entry for `step_name` if it was made under `key` and its outputs under `root`
+        are still the ones it wrote."""
+        cached = self.last(step_name)
+        if cached is None or cached.key != key:
             return None
-        current = output_digests(root, list(cached.outputs))
-        if MISSING in current.values() or current != cached.outputs:
+        if not (cached.notebook.is_file() and cached.page.is_file()):
+            return None
+        if changed_outputs(cached, root):
             return None
         return cached
 
@@ -77,6 +90,7 @@ class StepCache:
         step_name: str,
         key: str,
         *,
+        fingerprint: dict[str, Any],
         seconds: float,
         started: str,
         finished: str,
@@ -92,6 +106,7 @@ class StepCache:
         shutil.copy2(page, building / PAGE_FILE)
         entry = {
             "key": key,
+            "fingerprint": fingerprint,
             "seconds": seconds,
             "started": started,
             "finished": finished,

@@ -1,0 +1,160 @@
+"""The runner's own small test project: four quick notebooks in a diamond (source -> left,
+right -> join), so each property of the engine is checked with real kernels in seconds.
+
+Shared by the runner tests (test_runner.py), the status tests (test_status.py), the fault
+tests (test_faults.py) and the hostile parameter tests (test_hostile_parameters.py).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import yaml
+
+from helpers import runner
+from helpers.paths import ProjectLayout
+
+AS_OF = "2025-06-30"
+
+PIPELINE = {
+    "title": "Diamond",
+    "parameters": {"processed_dir": "data/processed"},
+    "notebooks": {
+        "source": {
+            "inputs": ["data/raw/numbers.txt"],
+            "outputs": ["data/processed/total.txt"],
+            "parameters": {"factor": 2},
+        },
+        "left": {
+            "inputs": ["data/processed/total.txt", "data/raw/left.txt"],
+            "outputs": ["data/processed/left.txt"],
+        },
+        "right": {
+            "inputs": ["data/processed/total.txt"],
+            "outputs": ["data/processed/right.txt"],
+        },
+        "join": {
+            "inputs": ["data/processed/left.txt", "data/processed/right.txt"],
+            "outputs": ["data/processed/join.txt"],
+        },
+    },
+}
+
+CELLS = {
+    "source": (
+        'processed_dir = "data/processed"\nfactor = 1  # multiplies the sum',
+        "from pathlib import Path\n"
+        "numbers = Path('data/raw/numbers.txt').read_text().split()\n"
+        "total = factor * sum(int(n) for n in numbers)\n"
+        "Path(processed_dir, 'total.txt').write_text(str(total))\n"
+        "total",
+    ),
+    "left": (
+        'processed_dir = "data/processed"\npause = 0.0  # seconds, to overlap with right',
+        "import time\nfrom pathlib import Path\ntime.sleep(pause)\n"
+        "total = int(Path(processed_dir, 'total.txt').read_text())\n"
+        "extra = int(Path('data/raw/left.txt').read_text())\n"
+        "Path(processed_dir, 'left.txt').write_text(str(total + extra))",
+    ),
+    "right": (
+        'processed_dir = "data/processed"\npause = 0.0  # seconds, to overlap with left',
+        "import time\nfrom pathlib import Path\ntime.sleep(pause)\n"
+        "total = int(Path(processed_dir, 'total.txt').read_text())\n"
+        "Path(processed_dir, 'right.txt').write_text(str(total % 2))",
+    ),
+    "join": (
+        'processed_dir = "data/processed"\nfail = False  # raise, to test failures',
+        "from pathlib import Path\n"
+        "left = Path(processed_dir, 'left.txt').read_text()\n"
+        "right = Path(processed_dir, 'right.txt').read_text()\n"
+        "if fail:\n"
+        "    raise ValueError('join was asked to fail')\n"
+        "Path(processed_dir, 'join.txt').write_text(left + ',' + right)",
+    ),
+}
+
+
+def write_notebook(path: Path, parameters: str, *bodies: str) -> None:
+    """A notebook of a title, its parameters cell, and a code cell per body."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell(f"# {path.stem}"),
+        nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]}),
+        *(nbformat.v4.new_code_cell(body) for body in bodies),
+    ]
+    nbformat.write(notebook, path)
+
+
+def make_diamond_project(root: Path) -> ProjectLayout:
+    """The diamond project in the (existing, empty) folder `root`."""
+    (root / "notebooks").mkdir()
+    (root / "data" / "raw").mkdir(parents=True)
+    (root / "data" / "raw" / "numbers.txt").write_text("1 2 3\n")
+    (root / "data" / "raw" / "left.txt").write_text("10\n")
+    (root / "pipeline.yaml").write_text(yaml.safe_dump(PIPELINE, sort_keys=False))
+    for name, (parameters, body) in CELLS.items():
+        write_notebook(root / "notebooks" / f"{name}.ipynb", parameters, body)
+    return ProjectLayout(root)
+
+
+def run(project: ProjectLayout, **options) -> dict:
+    """Run in this process; returns the published run.json."""
+    report = runner.run_pipeline(project, as_of=AS_OF, **options)
+    return json.loads((report / "run.json").read_text())
+
+
+def statuses(record: dict) -> dict[str, str]:
+    """Each notebook's status in a run.json: executed or cached."""
+    return {nb["name"]: nb["status"] for nb in record["notebooks"]}
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def published(project: ProjectLayout) -> dict[str, bytes]:
+    """Everything a reader or the next notebook sees: data/processed and the reports."""
+    return {
+        **{f"processed/{k}": v for k, v in snapshot(project.processed_dir).items()},
+        **{f"reports/{k}": v for k, v in snapshot(project.reports_dir).items()},
+    }
+
+
+def cli_command(project: ProjectLayout, *args: str) -> list[str]:
+    """`chinaflows run` on `project`, as a command for subprocess."""
+    return [sys.executable, "-m", "helpers.cli", "run", "--project-dir", str(project.root), *args]
+
+
+def cli(project: ProjectLayout, *args: str, **options) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        cli_command(project, *args), capture_output=True, text=True, timeout=300, **options
+    )
+
+
+def cli_in_process(project: ProjectLayout, *args: str, capsys) -> subprocess.CompletedProcess:
+    """`chinaflows run --quiet` in this process, so that its kernels are this process's children
+    and a monkeypatched runner applies; returns what the command printed and its exit code."""
+    from helpers.cli import main
+
+    capsys.readouterr()  # start from nothing printed
+    code = main(["run", "--project-dir", str(project.root), "--quiet", *args])
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, out, err)
+
+
+def refuse_kernels(monkeypatch) -> None:
+    """Make the test fail if any notebook would be executed."""
+
+    def refuse(step, *args, **kwargs):
+        raise AssertionError(f"{step.name} was executed")
+
+    monkeypatch.setattr(runner, "_execute_step", refuse)

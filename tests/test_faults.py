@@ -1,0 +1,411 @@
+"""Faults during a run: the runner killed mid-notebook, a kernel that dies, a notebook that
+hangs past its time limit, a full disk, two runs started at once. Each leaves the published
+data and reports whole, and says what happened.
+
+On the diamond project (diamond_project.py) whose `right` notebook can misbehave on demand.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+import pytest
+import yaml
+from diamond_project import (
+    AS_OF,
+    PIPELINE,
+    cli,
+    cli_command,
+    cli_in_process,
+    make_diamond_project,
+    published,
+    refuse_kernels,
+    write_notebook,
+)
+from reliability import describe_run
+
+from helpers.paths import ProjectLayout
+from helpers.runner import REPORT_STAGING_PREFIX, ExitCode, staging_folders
+
+RELIABILITY_AREA = "fault"
+pytestmark = [pytest.mark.pipeline, pytest.mark.reliability]
+
+# `right` of the diamond, with switches for each fault. Its kernel writes its process id to
+# signals/right.pid; signals/ is the folder where the test and the kernel meet.
+FAULTY_RIGHT = (
+    'processed_dir = "data/processed"\n'
+    'signal_dir = "signals"  # where the kernel and the test signal each other\n'
+    "wait_for_release = False  # wait until signal_dir/release exists\n"
+    "exit_kernel = False  # end the kernel's process in the middle of the cell\n"
+    "filler_mib = 0  # MiB written to processed_dir before the output, to fill a disk\n"
+    "remove_filler = False  # on an error while writing it, remove the filler, then raise",
+    "import os, time\n"
+    "from pathlib import Path\n"
+    "Path(signal_dir, 'right.pid').write_text(str(os.getpid()))\n"
+    "while wait_for_release and not Path(signal_dir, 'release').exists():\n"
+    "    time.sleep(0.05)\n"
+    "if exit_kernel:\n"
+    "    os._exit(1)\n"
+    "if filler_mib:\n"
+    "    filler = Path(processed_dir, 'filler.bin')\n"
+    "    try:\n"
+    "        with open(filler, 'wb') as out:\n"
+    "            for _ in range(filler_mib):\n"
+    "                out.write(bytes(2**20))\n"
+    "    except OSError:\n"
+    "        if remove_filler:\n"
+    "            filler.unlink()\n"
+    "        raise\n"
+    "total = int(Path(processed_dir, 'total.txt').read_text())\n"
+    "Path(processed_dir, 'right.txt').write_text(str(total % 2))",
+)
+FAULTY_CELL_NUMBER = 3  # its code cell, after the title and the parameters cell
+PAGES = ["source", "left", "right", "join"]
+SMALL_DISK_MIB = 16  # holds a few runs of the diamond (about 2.5 MiB each)
+
+
+def faulty_project(root: Path) -> ProjectLayout:
+    project = make_diamond_project(root)
+    write_notebook(project.notebooks_dir / "right.ipynb", *FAULTY_RIGHT)
+    (root / "signals").mkdir()
+    return project
+
+
+@pytest.fixture
+def project(tmp_path) -> ProjectLayout:
+    return faulty_project(tmp_path)
+
+
+@pytest.fixture
+def kernels_to_end():
+    """Process ids of kernels the test starts; any still running at the end is killed."""
+    pids: list[int] = []
+    yield pids
+    for pid in pids:
+        if not process_ended(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def process_ended(pid: int) -> bool:
+    """Gone, or a zombie (ended; its new parent has not collected it yet)."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def wait_until(condition: Callable[[], bool], limit_seconds: float = 120) -> bool:
+    """Poll `condition` until it holds; False if it still does not after `limit_seconds` (a
+    bound against hanging the suite, not a timing the test asserts)."""
+    give_up = time.monotonic() + limit_seconds
+    while not condition():
+        if time.monotonic() > give_up:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def kernel_pid(project: ProjectLayout) -> int:
+    """The process id `right`'s kernel wrote (0 until it has written it)."""
+    pid_file = project.root / "signals" / "right.pid"
+    return int(pid_file.read_text() or 0) if pid_file.exists() else 0
+
+
+def published_but_staging(project: ProjectLayout) -> dict[str, bytes]:
+    """What a reader sees: the published files, without a killed run's staging folder (which
+    no index lists, and the next run deletes)."""
+    return {k: v for k, v in published(project).items() if REPORT_STAGING_PREFIX not in k}
+
+
+def whole_report_problems(project: ProjectLayout) -> list[str]:
+    """What is missing or broken in the published report (nothing, when it is whole)."""
+    folder = project.report_dir(AS_OF)
+    wanted = ["index.html", "run.json"] + [f"{p}.{ext}" for p in PAGES for ext in ("html", "ipynb")]
+    problems = [f"{name} is missing" for name in wanted if not (folder / name).is_file()]
+    if not problems:
+        run = json.loads((folder / "run.json").read_text())
+        if [nb["name"] for nb in run["notebooks"]] != PAGES:
+            problems.append(f"run.json lists {[nb['name'] for nb in run['notebooks']]}")
+    problems += [f"{path} was left behind" for path in staging_folders(project)]
+    return problems
+
+
+# --- the runner killed in the middle of a notebook -------------------------------------------
+
+
+def test_runner_killed_mid_notebook_publishes_nothing_and_the_next_run_recovers(
+    project, reliability, kernels_to_end
+):
+    assert cli(project, "--as-of", AS_OF).returncode == ExitCode.OK
+    before = published_but_staging(project)
+    pid_file = project.root / "signals" / "right.pid"
+    pid_file.unlink()
+
+    # factor=3: source rewrites total.txt (in the staging project) before right hangs
+    killed = subprocess.Popen(
+        cli_command(project, "--as-of", AS_OF, "-p", "factor=3", "-p", "wait_for_release=true"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert wait_until(lambda: kernel_pid(project) > 0), "right's kernel did not start"
+        kernel = kernel_pid(project)
+        kernels_to_end.append(kernel)
+    finally:
+        killed.send_signal(signal.SIGKILL)  # the runner only: its kernel is left orphaned
+        killed.wait()
+    kernel_ended = wait_until(lambda: process_ended(kernel))
+    unchanged = published_but_staging(project) == before
+    left_behind = staging_folders(project)
+
+    again = cli(project, "--as-of", AS_OF, "--quiet", "-p", "factor=3")
+    swept = not any(path.exists() for path in left_behind)
+    reliability.record(
+        "runner killed mid-notebook",
+        "kill -9 the runner (not its kernel) while `right` runs; then run again",
+        f"published files {'unchanged' if unchanged else 'CHANGED'}; "
+        f"{len(left_behind)} staging folder(s) left; "
+        f"orphaned kernel {'exited' if kernel_ended else 'STILL RUNNING'}; "
+        f"next run {describe_run(again)}; staging folders {'swept' if swept else 'NOT swept'}",
+    )
+    assert unchanged
+    assert left_behind, "the run was not killed in the middle"
+    assert REPORT_STAGING_PREFIX not in (project.reports_dir / "index.html").read_text()
+    assert kernel_ended  # ipykernel exits when the process that started it is gone
+    assert again.returncode == ExitCode.OK, again.stderr
+    assert swept
+    assert (project.processed_dir / "total.txt").read_text() == "18"
+    assert whole_report_problems(project) == []
+
+
+# --- a kernel that dies, a notebook past its time limit --------------------------------------
+
+
+def test_kernel_that_dies_fails_the_run_naming_the_notebook(project, reliability):
+    result = cli(project, "--as-of", AS_OF, "--quiet", "-p", "exit_kernel=true")
+    reliability.record_run(
+        "kernel dies", "`right` calls os._exit(1) in a cell (-p exit_kernel=true)", result
+    )
+    assert result.returncode == ExitCode.NOTEBOOK_ERROR
+    failed = project.failed_reports_dir / AS_OF
+    assert "chinaflows: right: its kernel died" in result.stderr
+    assert f"running: cell {FAULTY_CELL_NUMBER}, which begins: import os, time" in result.stderr
+    assert f"failed notebook: {failed / 'right.ipynb'}" in result.stderr
+    assert f"kernel log: {failed / 'right.kernel.log'}" in result.stderr
+    assert not project.report_dir(AS_OF).exists()
+
+
+def test_notebook_naming_a_kernel_this_environment_lacks_is_refused(project, reliability, capsys):
+    notebook = project.notebooks_dir / "right.ipynb"
+    record = json.loads(notebook.read_text())
+    record["metadata"]["kernelspec"]["name"] = "no-such-kernel"
+    notebook.write_text(json.dumps(record))
+    before = published(project)
+    result = cli_in_process(project, "--as-of", AS_OF, capsys=capsys)
+    reliability.record_run(
+        "kernel not registered", "`right` names the kernel no-such-kernel", result
+    )
+    assert result.returncode == ExitCode.USAGE
+    assert (
+        "right: its notebook names the Jupyter kernel 'no-such-kernel', which is not registered"
+        in result.stderr
+    )
+    assert "`chinaflows kernel`" in result.stderr
+    assert published(project) == before
+
+
+def test_notebook_past_its_time_limit_is_stopped(tmp_path, reliability, capsys, kernels_to_end):
+    # Each cell takes less than the limit, the two together more: the limit is the notebook's.
+    limit, seconds_per_cell = 14, 8  # leaves the kernel 6 s to start
+    project = make_diamond_project(tmp_path)
+    (tmp_path / "signals").mkdir()
+    pipeline = yaml.safe_load(yaml.safe_dump(PIPELINE))
+    pipeline["notebooks"]["right"]["timeout_seconds"] = limit
+    project.pipeline_file.write_text(yaml.safe_dump(pipeline, sort_keys=False))
+    write_notebook(
+        project.notebooks_dir / "right.ipynb",
+        'processed_dir = "data/processed"\nsignal_dir = "signals"  # the kernel writes its pid',
+        "import os, time\nfrom pathlib import Path\n"
+        "Path(signal_dir, 'right.pid').write_text(str(os.getpid()))\n"
+        f"time.sleep({seconds_per_cell})",
+        f"time.sleep({seconds_per_cell})  # the second cell",
+    )
+
+    result = cli_in_process(project, "--as-of", AS_OF, capsys=capsys)
+    kernel = kernel_pid(project)
+    kernels_to_end.append(kernel)
+    reliability.record_run(
+        "notebook past its time limit",
+        f"`right` runs two cells of {seconds_per_cell} s with timeout_seconds: {limit}",
+        result,
+    )
+    assert result.returncode == ExitCode.NOTEBOOK_ERROR
+    assert (
+        f"right: stopped at its time limit of {limit} s (timeout_seconds in pipeline.yaml)"
+        in result.stderr
+    )
+    assert (
+        f"running: cell 4, which begins: time.sleep({seconds_per_cell})  # the second cell"
+        in result.stderr
+    )
+    # The kernel is this process's child: it is gone because the runner stopped it.
+    assert process_ended(kernel)
+
+
+def test_time_limit_that_is_not_a_number_is_refused_before_any_kernel(
+    project, reliability, capsys, monkeypatch
+):
+    refuse_kernels(monkeypatch)
+    pipeline = yaml.safe_load(project.pipeline_file.read_text())
+    pipeline["notebooks"]["right"]["timeout_seconds"] = "30m"
+    project.pipeline_file.write_text(yaml.safe_dump(pipeline, sort_keys=False))
+    result = cli_in_process(project, "--as-of", AS_OF, capsys=capsys)
+    reliability.record_run(
+        "time limit not a number", "pipeline.yaml: timeout_seconds: 30m for `right`", result
+    )
+    assert result.returncode == ExitCode.USAGE
+    assert "pipeline.yaml: notebooks.right.timeout_seconds: '30m' is not a number" in (
+        result.stderr
+    )
+
+
+# --- a full disk ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A folder on a tmpfs of SMALL_DISK_MIB, mounted for the test (skipped where mounting is
+    not allowed: it needs root or CAP_SYS_ADMIN)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if shutil.which("mount") is None:
+        pytest.skip("no mount command to make a small disk")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={SMALL_DISK_MIB}m", "tmpfs", str(disk)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    yield disk
+    subprocess.run(["umount", "--lazy", str(disk)], check=True)
+
+
+@pytest.mark.parametrize(
+    ("case", "remove_filler", "message"),
+    [
+        # papermill cannot even save the executed notebook: the runner names the notebook
+        pytest.param(
+            "disk full (the notebook's partial file stays)",
+            False,
+            "while right ran; free some space and run again",
+            id="partial-file-stays",
+        ),
+        # the notebook frees its partial file: papermill saves the kernel's error
+        pytest.param(
+            "disk full (the notebook removes its partial file)",
+            True,
+            f"right: cell {FAULTY_CELL_NUMBER} (In [3]) raised OSError: [Errno 28] No space left",
+            id="partial-file-removed",
+        ),
+    ],
+)
+def test_full_disk_fails_clearly_and_leaves_published_files_whole(
+    small_disk, reliability, case, remove_filler, message
+):
+    project = faulty_project(small_disk)
+    assert cli(project, "--as-of", AS_OF).returncode == ExitCode.OK
+    before = published(project)
+
+    filler = 2 * SMALL_DISK_MIB
+    full = cli(
+        project,
+        "--as-of",
+        AS_OF,
+        "--quiet",
+        "-p",
+        f"filler_mib={filler}",
+        "-p",
+        f"remove_filler={remove_filler}",
+    )
+    reliability.record_run(
+        case, f"`right` writes {filler} MiB on a {SMALL_DISK_MIB} MiB disk (tmpfs)", full
+    )
+    assert full.returncode == ExitCode.DISK_FULL, full.stderr
+    assert full.stderr.startswith(f"chinaflows: disk full on the file system of {project.root}")
+    assert message in full.stderr
+    assert published(project) == before
+    assert staging_folders(project) == []
+
+    # The failed run gave its room back: everything executes again and fits.
+    again = cli(project, "--as-of", AS_OF, "--quiet", "--force")
+    assert again.returncode == ExitCode.OK, again.stderr
+
+
+# --- two runs at once -------------------------------------------------------------------------
+
+
+def start_two_runs(project: ProjectLayout, *args: str) -> list[subprocess.Popen]:
+    """Two runs started together; whichever takes the lock waits in `right` for a release."""
+    command = cli_command(
+        project, "--as-of", AS_OF, "--quiet", "-p", "wait_for_release=true", *args
+    )
+    return [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+
+
+def finish(runs: list[subprocess.Popen]) -> list[subprocess.CompletedProcess]:
+    finished = []
+    for process in runs:
+        out, err = process.communicate(timeout=300)
+        finished.append(subprocess.CompletedProcess(process.args, process.returncode, out, err))
+    return finished
+
+
+def test_two_runs_at_once_one_publishes_the_other_exits_in_progress(project, reliability):
+    runs = start_two_runs(project)
+    try:
+        # The one holding the lock cannot finish before the release: the first to end is the
+        # one that found the lock taken.
+        assert wait_until(lambda: any(process.poll() is not None for process in runs))
+    finally:
+        (project.root / "signals" / "release").touch()
+    results = sorted(finish(runs), key=lambda result: result.returncode)
+    reliability.record(
+        "two runs at once",
+        "two `chinaflows run` processes started together",
+        " and ".join(describe_run(result) for result in results),
+    )
+    assert [result.returncode for result in results] == [ExitCode.OK, ExitCode.IN_PROGRESS]
+    assert "another run is in progress" in results[1].stderr
+    assert whole_report_problems(project) == []
+
+
+def test_two_runs_at_once_with_wait_run_one_after_the_other(project, reliability):
+    runs = start_two_runs(project, "--wait", "300")
+    try:
+        assert wait_until((project.root / "signals" / "right.pid").exists)
+    finally:
+        (project.root / "signals" / "release").touch()
+    results = finish(runs)
+    record = json.loads((project.report_dir(AS_OF) / "run.json").read_text())
+    reliability.record(
+        "two runs at once, with --wait",
+        "two `chinaflows run --wait 300` processes started together",
+        " and ".join(describe_run(result) for result in results)
+        + f"; the report's run.json: {sorted({nb['status'] for nb in record['notebooks']})}",
+    )
+    assert [result.returncode for result in results] == [ExitCode.OK, ExitCode.OK]
+    # The second waited for the first and found all of its work done.
+    assert {nb["status"] for nb in record["notebooks"]} == {"cached"}
+    assert whole_report_problems(project) == []
