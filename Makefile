@@ -5,30 +5,69 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
+KERNEL     := china-tech-flows
+KERNELSPEC := $(VENV)/share/jupyter/kernels/$(KERNEL)/kernel.json
+# What running the notebooks needs: the packages, and the project's kernel, which a notebook
+# names once it was saved in JupyterLab on that kernel.
+RUNTIME    := $(STAMP) $(KERNELSPEC)
+
 .DEFAULT_GOAL := help
-.PHONY: help install report test lint bench lock sample clean
+.PHONY: help install git-setup lab report test lint bench reliability lock sample clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	@touch $@
 
-install: $(STAMP)  ## create .venv and install the pinned environment
+install: $(RUNTIME) git-setup  ## create .venv: the pinned environment, the kernel, git set up for notebooks
 
-report: $(STAMP)  ## run the pipeline on the data in data/raw and print the report's path
+# The project's kernel, which the notebooks name (src/helpers/jupyter_kernel.py): registered
+# inside .venv; it reloads edited helpers and, started beside the notebooks, works in the root.
+$(KERNELSPEC): $(STAMP) src/helpers/jupyter_kernel.py
+	$(BIN)/chinaflows kernel
+
+# Notebooks in git (docs/notebooks-in-git.md): .gitattributes names the filter and the drivers;
+# this defines them in the checkout's .git/config, with absolute paths into .venv so that git
+# needs no activated environment. The filter strips outputs, execution counts and papermill's
+# run records when a notebook is staged, and keeps cell ids (stable diffs) and tags.
+NOTEBOOK_TOOLS := $(abspath $(BIN))
+git-setup: $(STAMP)
+	@if [ "$$(git rev-parse --show-toplevel 2>/dev/null)" != "$(CURDIR)" ]; then \
+	  echo "$(CURDIR) is not the root of a git checkout: git set-up for notebooks skipped"; \
+	else \
+	  git config filter.nbstripout.clean "'$(NOTEBOOK_TOOLS)/python' -m nbstripout --keep-id --extra-keys 'metadata.papermill cell.metadata.papermill'" && \
+	  git config filter.nbstripout.smudge cat && \
+	  git config filter.nbstripout.required true && \
+	  git config diff.jupyternotebook.command "'$(NOTEBOOK_TOOLS)/git-nbdiffdriver' diff --ignore-outputs --ignore-details" && \
+	  git config merge.jupyternotebook.name "nbdime: merge notebooks cell by cell" && \
+	  git config merge.jupyternotebook.driver "'$(NOTEBOOK_TOOLS)/git-nbmergedriver' merge %O %A %B %L %P" && \
+	  echo "git set up for notebooks: outputs stripped on commit, diffs and merges cell by cell"; \
+	fi
+
+# PATH puts the environment first for JupyterLab's terminals and `!` commands too.
+lab: install  ## JupyterLab in notebooks/ on the project's kernel (ARGS go to jupyter lab)
+	PATH="$(NOTEBOOK_TOOLS):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir=. \
+	  --ContentsManager.preferred_dir=notebooks --MultiKernelManager.default_kernel_name=$(KERNEL) $(ARGS)
+
+report: $(RUNTIME)  ## run the pipeline on the data in data/raw and print the report's path
 	$(BIN)/chinaflows run $(ARGS)
 
-test: $(STAMP)  ## run the test suite
+test: $(RUNTIME)  ## run the test suite
 	$(BIN)/python -m pytest $(ARGS)
 
-lint: $(STAMP)  ## ruff over the code: src/, tests/, notebooks/, scripts/, benchmarks/
-	$(BIN)/ruff check src tests notebooks scripts benchmarks
+LINTED := src tests notebooks scripts benchmarks
+lint: $(STAMP)  ## ruff over the code and the notebooks: lint, and format (`ruff format` fixes it)
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 bench: $(STAMP)  ## measure the runner against its goals (takes ~15 min; ARGS="--skip-scale" ~2 min)
 	$(BIN)/python benchmarks/bench.py $(ARGS)
+
+reliability: $(RUNTIME)  ## run the bad-input, fault and hostile-parameter tests; write docs/reliability.md
+	CHINAFLOWS_RELIABILITY_TABLE=docs/reliability.md $(BIN)/python -m pytest -m reliability $(ARGS)
 
 lock:  ## re-pin requirements.lock from pyproject.toml (needs the network to PyPI)
 	$(PYTHON) -m pip install --quiet uv

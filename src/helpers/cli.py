@@ -38,19 +38,13 @@ def _add_project_dir(command: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="chinaflows",
-        description="Run the china-tech-flows notebooks and publish their reports.",
-        epilog="Exit codes: " + ", ".join(f"{c.value} {c.name.lower()}" for c in ExitCode),
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="execute the pipeline and publish reports/<as_of>/")
-    run.add_argument(
+def _add_run_settings(command: argparse.ArgumentParser) -> None:
+    """What a run is asked for: `run` runs it, `status` says what running it would do."""
+    command.add_argument(
         "--as-of",
         help="last date of data to use (YYYY-MM-DD); default: the last date in the flow data",
     )
-    run.add_argument(
+    command.add_argument(
         "-p",
         "--parameter",
         action="append",
@@ -59,7 +53,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="override a notebook parameter (repeatable)",
     )
-    run.add_argument("--show-code", action="store_true", help="keep code cells in the pages")
+    command.add_argument("--show-code", action="store_true", help="keep code cells in the pages")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chinaflows",
+        description="Run the china-tech-flows notebooks and publish their reports.",
+        epilog="Exit codes: " + ", ".join(f"{c.value} {c.name.lower()}" for c in ExitCode),
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="execute the pipeline and publish reports/<as_of>/")
+    _add_run_settings(run)
     run.add_argument(
         "--jobs",
         type=_positive_int,
@@ -81,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--quiet", action="store_true", help="print only errors and the report's path")
     _add_project_dir(run)
+    status = commands.add_parser(
+        "status",
+        help="say which notebooks a run would execute and why, without running anything",
+    )
+    _add_run_settings(status)
+    _add_project_dir(status)
     serve = commands.add_parser(
         "serve", help="preview the published reports in a browser at http://127.0.0.1:PORT/"
     )
@@ -91,6 +102,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="port on 127.0.0.1 (default: 8000; 0 picks a free one)",
     )
     _add_project_dir(serve)
+    check = commands.add_parser(
+        "check", help="check that pipeline.yaml and the notebooks in notebooks/ agree"
+    )
+    _add_project_dir(check)
+    new = commands.add_parser(
+        "new",
+        help="copy notebooks/_template.ipynb to notebooks/NN_NAME.ipynb and print its "
+        "pipeline.yaml entry",
+    )
+    new.add_argument("name", metavar="NAME", help="lower-case words joined by '_', e.g. fund_sizes")
+    _add_project_dir(new)
+    kernel = commands.add_parser(
+        "kernel",
+        help="register the project's Jupyter kernel in this environment (`make` does it)",
+    )
+    _add_project_dir(kernel)
     return parser
 
 
@@ -126,6 +153,52 @@ def serve_reports(reports_dir: Path, port: int = 8000) -> int:
     return ExitCode.OK
 
 
+def check_project(layout: ProjectLayout) -> int:
+    """Print whether pipeline.yaml and the notebooks agree; exit code USAGE if not, the code
+    `chinaflows run` gives when it refuses a pipeline.yaml parameter before any kernel starts."""
+    from helpers.checks import check_pipeline
+
+    check = check_pipeline(layout)
+    if check.problems:
+        print(
+            f"chinaflows: pipeline.yaml and notebooks/ disagree, {len(check.problems)} problem(s):",
+            *check.problems,
+            sep="\n  ",
+            file=sys.stderr,
+        )
+        return ExitCode.USAGE
+    print(
+        f"ok: pipeline.yaml and notebooks/ agree ({check.notebooks} notebooks, "
+        f"{check.parameters} parameter values and {check.inputs} inputs checked)"
+    )
+    return ExitCode.OK
+
+
+def new_notebook(layout: ProjectLayout, name: str) -> int:
+    """Copy the template to a new numbered notebook; print its pipeline.yaml entry to stdout,
+    and to stderr what to do with it (the entry is printed, not written: pipeline.yaml is
+    written by hand, with its comments, and the researcher sets the inputs and outputs)."""
+    from helpers.pipeline import (
+        NotebookNotCreated,
+        add_step_notebook,
+        project_relative,
+        template_entry,
+    )
+
+    try:
+        created = add_step_notebook(layout, name)
+    except NotebookNotCreated as refusal:
+        print(f"chinaflows: {refusal}", file=sys.stderr)
+        return ExitCode.USAGE
+    print(
+        f"Created {project_relative(layout, created)}. Fill in its parameters cell, "
+        "add this entry under `notebooks:` in pipeline.yaml and run `chinaflows check`:",
+        file=sys.stderr,
+    )
+    print(template_entry(created.stem), end="")
+    return ExitCode.OK
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -147,8 +220,30 @@ def main(argv: list[str] | None = None) -> int:
             print(f"chinaflows: {failure}", file=sys.stderr)
             return failure.exit_code
         print(report_dir / "index.html")
+    elif args.command == "status":
+        from helpers.status import describe, pipeline_status
+
+        try:
+            statuses = pipeline_status(
+                args.project_dir,
+                args.as_of,
+                dict(args.parameter),
+                show_code=args.show_code,
+            )
+        except RunFailed as failure:
+            print(f"chinaflows: {failure}", file=sys.stderr)
+            return failure.exit_code
+        print(describe(statuses))
     elif args.command == "serve":
         return serve_reports(args.project_dir.reports_dir, args.port)
+    elif args.command == "check":
+        return check_project(args.project_dir)
+    elif args.command == "new":
+        return new_notebook(args.project_dir, args.name)
+    elif args.command == "kernel":
+        from helpers.jupyter_kernel import DISPLAY_NAME, register_kernel
+
+        print(f"{DISPLAY_NAME} registered in {register_kernel(args.project_dir)}")
     return ExitCode.OK
 
 

@@ -1,0 +1,123 @@
+"""`chinaflows status`: which notebooks a run would execute and why, checked against what the
+run then does, on the runner tests' diamond project (source -> left, right -> join)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from diamond_project import (
+    AS_OF,
+    cli,
+    make_diamond_project,
+    published,
+    run,
+    statuses,
+    write_notebook,
+)
+
+from helpers import fingerprint
+from helpers.runner import ExitCode
+from helpers.status import MAY_RUN, UP_TO_DATE, WOULD_RUN, describe, pipeline_status
+
+pytestmark = pytest.mark.pipeline
+
+
+@pytest.fixture
+def project(tmp_path):
+    return make_diamond_project(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def fixed_helpers_digest(monkeypatch):
+    """The diamond's notebooks do not import helpers: keep their edits elsewhere in the working
+    tree (while these tests run) out of its fingerprints. That part of the key is tested in
+    test_runner.test_step_key_covers_helpers_source_and_packages."""
+    monkeypatch.setattr(fingerprint, "package_source_sha256", lambda folder: "helpers")
+
+
+def status_of(project, **options) -> dict[str, tuple[str, tuple[str, ...]]]:
+    return {s.name: (s.state, s.reasons) for s in pipeline_status(project, as_of=AS_OF, **options)}
+
+
+def states(project, **options) -> dict[str, str]:
+    return {name: state for name, (state, _) in status_of(project, **options).items()}
+
+
+def test_before_the_first_run_every_notebook_would_run(project):
+    status = status_of(project)
+    assert status["source"] == (WOULD_RUN, ("it has not run in this project yet",))
+    for name in ("left", "right", "join"):
+        assert status[name][0] == WOULD_RUN
+        assert status[name][1][0] == "it has not run in this project yet"
+
+
+def test_after_a_run_everything_is_up_to_date_and_status_changes_nothing(project):
+    run(project)
+    before = published(project)
+    cache = {p: p.read_bytes() for p in project.cache_dir.rglob("*") if p.is_file()}
+    assert set(states(project).values()) == {UP_TO_DATE}
+    assert "would execute 0 of 4 notebooks." in describe(pipeline_status(project, as_of=AS_OF))
+    assert published(project) == before
+    assert {p: p.read_bytes() for p in project.cache_dir.rglob("*") if p.is_file()} == cache
+
+
+def test_a_changed_input_names_the_file_and_the_run_agrees(project):
+    run(project)
+    (project.root / "data/raw/left.txt").write_text("11\n")
+    status = status_of(project)
+    assert status["left"] == (WOULD_RUN, ("input data/raw/left.txt changed",))
+    assert status["join"] == (MAY_RUN, ("reads what left write(s) first",))
+    assert status["source"][0] == status["right"][0] == UP_TO_DATE
+    # What status says is what the run does: up to date -> cached, would/may run -> executed
+    # (join re-runs here because left's output changes).
+    ran = statuses(run(project))
+    assert ran == {"source": "cached", "left": "executed", "right": "cached", "join": "executed"}
+
+
+def test_a_changed_parameter_is_named_with_both_values(project):
+    run(project)
+    status = status_of(project, overrides={"factor": "3"})
+    assert status["source"] == (WOULD_RUN, ("parameter factor: 2 -> 3",))
+    assert {status[n][0] for n in ("left", "right", "join")} == {MAY_RUN}
+
+
+def test_an_edited_notebook_and_a_changed_as_of_date_are_named(project):
+    run(project)
+    write_notebook(
+        project.notebooks_dir / "right.ipynb",
+        'processed_dir = "data/processed"\npause = 0.0  # seconds',
+        "from pathlib import Path\n"
+        "total = int(Path(processed_dir, 'total.txt').read_text())\n"
+        "Path(processed_dir, 'right.txt').write_text(str(total % 3))",
+    )
+    assert status_of(project)["right"] == (WOULD_RUN, ("the notebook's cells changed",))
+    later = {s.name: s for s in pipeline_status(project, as_of="2025-07-01")}
+    assert "as-of date: 2025-06-30 -> 2025-07-01" in later["source"].reasons
+
+
+def test_a_deleted_output_is_named(project):
+    run(project)
+    (project.processed_dir / "join.txt").unlink()
+    assert status_of(project)["join"] == (
+        WOULD_RUN,
+        ("output data/processed/join.txt is missing or was changed",),
+    )
+
+
+def test_the_command_prints_each_notebook_and_refuses_a_bad_parameter(project):
+    assert cli(project, "--as-of", AS_OF).returncode == ExitCode.OK  # digests as a user's run
+    command = [sys.executable, "-m", "helpers.cli", "status", "--project-dir", str(project.root)]
+    shown = subprocess.run(
+        [*command, "--as-of", AS_OF], capture_output=True, text=True, timeout=120
+    )
+    assert shown.returncode == ExitCode.OK, shown.stderr
+    assert [line.split()[:2] for line in shown.stdout.splitlines()[:4]] == [
+        [name, "up"] for name in ("source", "left", "right", "join")
+    ]
+    refused = subprocess.run(
+        [*command, "-p", "no_such_parameter=1"], capture_output=True, text=True, timeout=120
+    )
+    assert refused.returncode == ExitCode.USAGE
+    assert "no_such_parameter" in refused.stderr
