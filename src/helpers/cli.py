@@ -38,6 +38,13 @@ def _add_project_dir(command: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_command(commands, name: str, help: str) -> argparse.ArgumentParser:
+    """A subcommand; each works on a project (--project-dir)."""
+    command = commands.add_parser(name, help=help)
+    _add_project_dir(command)
+    return command
+
+
 def _add_run_settings(command: argparse.ArgumentParser) -> None:
     """What a run is asked for: `run` runs it, `status` says what running it would do."""
     command.add_argument(
@@ -63,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: " + ", ".join(f"{c.value} {c.name.lower()}" for c in ExitCode),
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="execute the pipeline and publish reports/<as_of>/")
+    run = _add_command(commands, "run", help="execute the pipeline and publish reports/<as_of>/")
     _add_run_settings(run)
     run.add_argument(
         "--jobs",
@@ -85,15 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="if another run is in progress, wait this long for it before giving up (exit 4)",
     )
     run.add_argument("--quiet", action="store_true", help="print only errors and the report's path")
-    _add_project_dir(run)
-    status = commands.add_parser(
+    status = _add_command(
+        commands,
         "status",
         help="say which notebooks a run would execute and why, without running anything",
     )
     _add_run_settings(status)
-    _add_project_dir(status)
-    serve = commands.add_parser(
-        "serve", help="preview the published reports in a browser at http://127.0.0.1:PORT/"
+    serve = _add_command(
+        commands,
+        "serve",
+        help="preview the published reports in a browser at http://127.0.0.1:PORT/",
     )
     serve.add_argument(
         "--port",
@@ -101,23 +109,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=8000,
         help="port on 127.0.0.1 (default: 8000; 0 picks a free one)",
     )
-    _add_project_dir(serve)
-    check = commands.add_parser(
-        "check", help="check that pipeline.yaml and the notebooks in notebooks/ agree"
+    _add_command(
+        commands, "check", help="check that pipeline.yaml and the notebooks in notebooks/ agree"
     )
-    _add_project_dir(check)
-    new = commands.add_parser(
+    new = _add_command(
+        commands,
         "new",
         help="copy notebooks/_template.ipynb to notebooks/NN_NAME.ipynb and print its "
         "pipeline.yaml entry",
     )
     new.add_argument("name", metavar="NAME", help="lower-case words joined by '_', e.g. fund_sizes")
-    _add_project_dir(new)
-    kernel = commands.add_parser(
+    _add_command(
+        commands,
         "kernel",
         help="register the project's Jupyter kernel in this environment (`make` does it)",
     )
-    _add_project_dir(kernel)
     return parser
 
 
