@@ -17,8 +17,8 @@ from project_runs import run
 
 from helpers import show
 from helpers.cli import main
+from helpers.new_notebook import TEMPLATE_INPUTS, TEMPLATE_NOTEBOOK
 from helpers.paths import DEFAULT_LAYOUT
-from helpers.pipeline import TEMPLATE_INPUTS, TEMPLATE_NOTEBOOK
 from helpers.runner import ExitCode
 
 TEMPLATE = DEFAULT_LAYOUT.notebooks_dir / TEMPLATE_NOTEBOOK

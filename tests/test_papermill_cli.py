@@ -11,8 +11,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from helpers.new_notebook import TEMPLATE_NOTEBOOK
 from helpers.paths import ProjectLayout, copy_project_inputs
-from helpers.pipeline import TEMPLATE_NOTEBOOK, NotebookStep, load_pipeline
+from helpers.pipeline import NotebookStep, load_pipeline
 
 pytestmark = pytest.mark.pipeline
 

@@ -23,17 +23,6 @@ def test_there_are_notebooks():
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
-def test_committed_notebook_has_no_outputs(notebook: Path):
-    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-    dirty = [
-        i
-        for i, cell in enumerate(cells)
-        if cell["cell_type"] == "code" and (cell.get("outputs") or cell.get("execution_count"))
-    ]
-    assert not dirty, f"{notebook.name}: cells {dirty} carry outputs or execution counts"
-
-
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_every_parameter_has_a_comment(notebook: Path):
     cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
     tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]

@@ -184,12 +184,8 @@ def new_notebook(layout: ProjectLayout, name: str) -> int:
     """Copy the template to a new numbered notebook; print its pipeline.yaml entry to stdout,
     and to stderr what to do with it (the entry is printed, not written: pipeline.yaml is
     written by hand, with its comments, and the researcher sets the inputs and outputs)."""
-    from helpers.pipeline import (
-        NotebookNotCreated,
-        add_step_notebook,
-        project_relative,
-        template_entry,
-    )
+    from helpers.new_notebook import NotebookNotCreated, add_step_notebook, template_entry
+    from helpers.pipeline import project_relative
 
     try:
         created = add_step_notebook(layout, name)
