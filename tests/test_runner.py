@@ -187,11 +187,16 @@ def test_deleted_output_reruns_its_notebook(project):
 
 
 def test_step_key_covers_helpers_source_and_packages(project):
+    from helpers import fingerprint
     from helpers.pipeline import load_pipeline
 
     step = load_pipeline(project).step("source")
+
+    def step_key(*parts) -> str:  # the cache key: the digest of the fingerprint
+        return fingerprint.digest(runner.step_fingerprint(*parts))
+
     context = runner.RunContext("a", "b", show_code=False, as_of=AS_OF)
-    key = runner.step_key(step, {"factor": 2}, {"data/raw/numbers.txt": "c"}, context)
+    key = step_key(step, {"factor": 2}, {"data/raw/numbers.txt": "c"}, context)
     changed = [
         runner.RunContext("x", "b", show_code=False, as_of=AS_OF),
         runner.RunContext("a", "x", show_code=False, as_of=AS_OF),
@@ -199,10 +204,10 @@ def test_step_key_covers_helpers_source_and_packages(project):
         runner.RunContext("a", "b", show_code=False, as_of="2025-07-01"),
     ]
     for other in changed:
-        assert runner.step_key(step, {"factor": 2}, {"data/raw/numbers.txt": "c"}, other) != key
-    assert runner.step_key(step, {"factor": 3}, {"data/raw/numbers.txt": "c"}, context) != key
-    assert runner.step_key(step, {"factor": 2}, {"data/raw/numbers.txt": "d"}, context) != key
-    assert runner.step_key(step, {"factor": 2}, {"data/raw/numbers.txt": "c"}, context) == key
+        assert step_key(step, {"factor": 2}, {"data/raw/numbers.txt": "c"}, other) != key
+    assert step_key(step, {"factor": 3}, {"data/raw/numbers.txt": "c"}, context) != key
+    assert step_key(step, {"factor": 2}, {"data/raw/numbers.txt": "d"}, context) != key
+    assert step_key(step, {"factor": 2}, {"data/raw/numbers.txt": "c"}, context) == key
 
 
 # --- 3. strict parameters, before any kernel -------------------------------------------------

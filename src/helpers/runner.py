@@ -251,12 +251,6 @@ def step_fingerprint(
     }
 
 
-def step_key(
-    step: NotebookStep, parameters: dict[str, Any], inputs: dict[str, str], context: RunContext
-) -> str:
-    return fingerprint.digest(step_fingerprint(step, parameters, inputs, context))
-
-
 # ---------------------------------------------------------------------------------------------
 # Staging and publishing
 
