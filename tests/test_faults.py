@@ -32,8 +32,14 @@ from diamond_project import (
 )
 from reliability import describe_run
 
+from helpers import io
 from helpers.paths import ProjectLayout
-from helpers.runner import REPORT_STAGING_PREFIX, ExitCode, staging_folders
+from helpers.runner import (
+    REPORT_STAGING_PREFIX,
+    ExitCode,
+    staging_folders,
+    sweep_stale_staging,
+)
 
 RELIABILITY_AREA = "fault"
 pytestmark = [pytest.mark.pipeline, pytest.mark.reliability]
@@ -183,6 +189,26 @@ def test_runner_killed_mid_notebook_publishes_nothing_and_the_next_run_recovers(
     assert again.returncode == ExitCode.OK, again.stderr
     assert swept
     assert (project.processed_dir / "total.txt").read_text() == "18"
+    assert whole_report_problems(project) == []
+
+
+def test_runner_killed_while_swapping_the_report_in_gets_it_back(project, reliability):
+    """Between replace_folder's two renames the report is moved aside and its place is empty;
+    the next run's sweep puts it back (and drops an aside copy whose place was refilled)."""
+    assert cli(project, "--as-of", AS_OF, "--quiet").returncode == ExitCode.OK
+    before = published(project)
+    report = project.report_dir(AS_OF)
+    report.rename(report.with_name(f"{io.RETIRED_PREFIX}{AS_OF}-0123abcd"))
+    stale_copy = project.reports_dir / f"{io.RETIRED_PREFIX}index.html-89abcdef"
+    stale_copy.mkdir()  # a retired folder whose place is taken: deleted
+    sweep_stale_staging(project)
+    reliability.record(
+        "killed between the two renames that swap a report in",
+        f"reports/{AS_OF} moved aside as {io.RETIRED_PREFIX}{AS_OF}-…, as a kill leaves it",
+        "the next run's sweep put it back: "
+        + ("byte-identical" if published(project) == before else "NOT as it was"),
+    )
+    assert published(project) == before
     assert whole_report_problems(project) == []
 
 

@@ -52,13 +52,30 @@ def read_json(path: str | Path) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
+RETIRED_PREFIX = ".retired-"  # replace_folder's name for the folder it replaces
+
+
 def replace_folder(built: Path, target: Path) -> Path:
     """Put the folder `built` in the place of `target` (two renames within one file system):
-    a reader finds the old folder or the new one, never a mix."""
-    retired = target.with_name(f".retired-{target.name}-{uuid.uuid4().hex[:8]}")
+    a reader finds the old folder or the new one, never a mix. A process killed between the two
+    renames leaves the old folder retired: `recover_replaced_folders` puts it back."""
+    retired = target.with_name(f"{RETIRED_PREFIX}{target.name}-{uuid.uuid4().hex[:8]}")
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
         target.rename(retired)
     built.rename(target)
     shutil.rmtree(retired, ignore_errors=True)
     return target
+
+
+def recover_replaced_folders(parent: Path) -> None:
+    """Finish what killed `replace_folder` calls left in `parent`: a retired folder whose place
+    is empty goes back to it; one whose place was filled is deleted.
+
+    Only while nothing else can be replacing folders in `parent` (the runner holds its lock)."""
+    for retired in sorted(parent.glob(f"{RETIRED_PREFIX}*")):
+        target = parent / retired.name.removeprefix(RETIRED_PREFIX).rsplit("-", 1)[0]
+        if target.exists():
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            retired.rename(target)

@@ -331,13 +331,21 @@ def staging_folders(layout: ProjectLayout) -> list[Path]:
 
 
 def sweep_stale_staging(layout: ProjectLayout) -> None:
-    """Delete the staging folders that killed runs left.
+    """Delete the staging folders that killed runs left, and put back a report folder that a
+    run killed in the middle of swapping it in had moved aside.
 
     Call it holding the run lock: no other run is working then, so every staging folder is a
     dead run's. (Their staging projects hold links into the project: rmtree removes the links,
     never what they point to.)"""
     for folder in staging_folders(layout):
         shutil.rmtree(folder, ignore_errors=True)
+    for parent in (
+        layout.reports_dir,
+        layout.failed_reports_dir,
+        StepCache(layout.cache_dir).folder,
+    ):
+        if parent.is_dir():
+            io.recover_replaced_folders(parent)
 
 
 # ---------------------------------------------------------------------------------------------
