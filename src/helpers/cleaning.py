@@ -73,12 +73,8 @@ class _CheckedInputs:
     fund: load.FundData
     unknown_tickers: list[str]  # "TICKER (in file)", kept with unknown_tickers="report"
 
-    @property
-    def fund_tables(self) -> list[pd.DataFrame]:
-        return [self.fund.history, self.fund.ready_flows]
-
     def first_and_last_day(self) -> tuple[pd.Timestamp, pd.Timestamp]:
-        dates = [table["date"] for table in self.fund_tables if not table.empty]
+        dates = [table["date"] for table in self.fund.tables if not table.empty]
         return min(d.min() for d in dates), max(d.max() for d in dates)
 
 
@@ -87,8 +83,7 @@ def _read_and_check(
 ) -> _CheckedInputs:
     facts = load.read_facts(raw_dir)
     fund = load.read_fund_data(raw_dir, date_format, duplicate_dates)
-    fund_tables = [fund.history, fund.ready_flows]
-    unknown = _check_tickers(fund_tables, facts["etf_universe"], unknown_tickers)
+    unknown = _check_tickers(fund.tables, facts["etf_universe"], unknown_tickers)
     return _CheckedInputs(facts, fund, unknown)
 
 
@@ -161,7 +156,7 @@ def clean_inputs(
     if as_of and pd.Timestamp(as_of) < first_day:
         raise AsOfBeforeDataError(as_of, f"{first_day:%Y-%m-%d}")
     history, ready = _up_to(fund.history, as_of), _up_to(fund.ready_flows, as_of)
-    read = sum(len(table) for table in checked.fund_tables)
+    read = sum(len(table) for table in checked.fund.tables)
     kept = len(history) + len(ready)
     note = f"dropped: dated after the as-of date {as_of}" if kept < read else ""
     quality.append(_quality_row("fund data", files, read, kept, note))

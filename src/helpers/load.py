@@ -203,6 +203,11 @@ class FundData:
     files: list[str]  # the files read, relative to the raw folder
     duplicates_dropped: int = 0  # rows repeated with identical values in another file
 
+    @property
+    def tables(self) -> list[pd.DataFrame]:
+        """Both tables, histories first."""
+        return [self.history, self.ready_flows]
+
 
 def _read_user_files(
     raw_dir: Path, folder: str, date_format: str, sources: pd.CategoricalDtype
