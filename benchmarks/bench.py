@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scale_data import make_scale_project  # noqa: E402
 
 from helpers.paths import ProjectLayout, copy_project_inputs  # noqa: E402
-from helpers.pipeline import load_pipeline, resolve_parameters  # noqa: E402
-from helpers.runner import checked_as_of  # noqa: E402
+from notebook_pipeline.run import checked_as_of  # noqa: E402
+from notebook_pipeline.spec import load_pipeline, resolve_parameters  # noqa: E402
 
 POLL_SECONDS = 0.05
 GB = 1024**3

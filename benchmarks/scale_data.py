@@ -27,7 +27,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from helpers import market_calendar, paths
+from helpers import paths
+from helpers.ingest import market_calendar
 
 END = "2025-12-31"
 SYNTHETIC_SOURCE = "synthetic benchmark ticker (benchmarks/scale_data.py)"

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.flows import derive_daily_flows, reconcile_reported_flows
-from helpers.load import read_reported_flows, read_sample_fund_history
+from helpers.analysis.flows import derive_daily_flows, reconcile_reported_flows
+from helpers.ingest.load import read_reported_flows, read_sample_fund_history
+from helpers.ingest.sample import SAMPLE_END, SAMPLE_START, make_sample_fund_history
 from helpers.paths import DEFAULT_LAYOUT, SAMPLE_FUND_HISTORY, raw_path
-from helpers.sample import SAMPLE_END, SAMPLE_START, make_sample_fund_history
 
 
 def write_sample_csv(history: pd.DataFrame, path: Path) -> None:

@@ -15,13 +15,15 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from helpers import runner
 from helpers.paths import ProjectLayout
+from notebook_pipeline import execution
+from notebook_pipeline.run import run_pipeline
 
 AS_OF = "2025-06-30"
 
 PIPELINE = {
     "title": "Diamond",
+    "study": {"invalid_data_errors": ["InvalidDataError"]},
     "parameters": {"processed_dir": "data/processed"},
     "notebooks": {
         "source": {
@@ -108,7 +110,7 @@ def make_diamond_project(root: Path) -> ProjectLayout:
 
 def run(project: ProjectLayout, **options) -> dict:
     """Run in this process; returns the published run.json."""
-    report = runner.run_pipeline(project, as_of=AS_OF, **options)
+    report = run_pipeline(project, as_of=AS_OF, **options)
     return json.loads((report / "run.json").read_text())
 
 
@@ -157,4 +159,4 @@ def refuse_kernels(monkeypatch) -> None:
     def refuse(step, *args, **kwargs):
         raise AssertionError(f"{step.name} was executed")
 
-    monkeypatch.setattr(runner, "_execute_step", refuse)
+    monkeypatch.setattr(execution, "execute_step", refuse)

@@ -23,7 +23,7 @@ import pytest
 from project_runs import run
 
 from helpers.paths import RAW_FILES, copy_project_inputs
-from helpers.show import SAMPLE_MARK
+from helpers.present.show import SAMPLE_MARK
 
 pytestmark = [pytest.mark.browser, pytest.mark.pipeline]
 

@@ -14,11 +14,11 @@ import nbformat
 import pytest
 import yaml
 
-from helpers.checks import check_pipeline
 from helpers.cli import main
 from helpers.paths import DEFAULT_LAYOUT, ProjectLayout, copy_project_inputs
-from helpers.pipeline import load_pipeline, notebook_parameters, step_notebook_files
-from helpers.runner import ExitCode
+from notebook_pipeline.checks import check_pipeline
+from notebook_pipeline.failures import ExitCode
+from notebook_pipeline.spec import load_pipeline, notebook_parameters, step_notebook_files
 
 
 @pytest.fixture

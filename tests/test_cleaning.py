@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import io
-from helpers.cleaning import clean_inputs, flows_source, write_processed
+from helpers import storage
 from helpers.errors import InvalidParameterError
+from helpers.ingest.cleaning import clean_inputs, flows_source, write_processed
 from helpers.paths import DEFAULT_LAYOUT, RAW_FILES
 
 AS_OF = "2025-06-30"
@@ -169,7 +169,7 @@ def test_write_processed_writes_every_table_and_reads_back_equal(cut, tmp_path):
     assert {p.name for p in written} == PROCESSED_TABLES
     assert {p.name for p in processed.iterdir()} == PROCESSED_TABLES  # no temporary files left
     for name, table in {**cut.tables, "data_quality": cut.quality}.items():
-        back = io.read_table(processed / f"{name}.parquet")
+        back = storage.read_table(processed / f"{name}.parquet")
         expected = table.reset_index(drop=True)
         pd.testing.assert_frame_equal(back, expected, check_dtype=True)
         if "tickers" in table:
@@ -179,6 +179,6 @@ def test_write_processed_writes_every_table_and_reads_back_equal(cut, tmp_path):
 def test_write_processed_replaces_earlier_outputs(cut, uncut, tmp_path):
     write_processed(uncut, tmp_path)
     write_processed(cut, tmp_path)
-    back = io.read_table(tmp_path / "fund_history.parquet")
+    back = storage.read_table(tmp_path / "fund_history.parquet")
     assert back["date"].max() <= pd.Timestamp(AS_OF)
     assert len(back) == len(cut.tables["fund_history"])

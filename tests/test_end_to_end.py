@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from project_runs import run
 
-from helpers import load
+from helpers.ingest import load
 from helpers.paths import RAW_FILES, USER_FUND_HISTORY_DIR, copy_project_inputs
-from helpers.runner import ExitCode
+from notebook_pipeline.failures import ExitCode
 
 pytestmark = pytest.mark.pipeline
 PAGES = ["01_clean_data", "02_etf_flows", "03_sovereign_survey", "04_summary"]

@@ -32,14 +32,10 @@ from diamond_project import (
 )
 from reliability import describe_run
 
-from helpers import io
 from helpers.paths import ProjectLayout
-from helpers.runner import (
-    REPORT_STAGING_PREFIX,
-    ExitCode,
-    staging_folders,
-    sweep_stale_staging,
-)
+from notebook_pipeline import files
+from notebook_pipeline.failures import ExitCode
+from notebook_pipeline.staging import REPORT_STAGING_PREFIX, staging_folders, sweep_stale_staging
 
 RELIABILITY_AREA = "fault"
 pytestmark = [pytest.mark.pipeline, pytest.mark.reliability]
@@ -198,13 +194,13 @@ def test_runner_killed_while_swapping_the_report_in_gets_it_back(project, reliab
     assert cli(project, "--as-of", AS_OF, "--quiet").returncode == ExitCode.OK
     before = published(project)
     report = project.report_dir(AS_OF)
-    report.rename(report.with_name(f"{io.RETIRED_PREFIX}{AS_OF}-0123abcd"))
-    stale_copy = project.reports_dir / f"{io.RETIRED_PREFIX}index.html-89abcdef"
+    report.rename(report.with_name(f"{files.RETIRED_PREFIX}{AS_OF}-0123abcd"))
+    stale_copy = project.reports_dir / f"{files.RETIRED_PREFIX}index.html-89abcdef"
     stale_copy.mkdir()  # a retired folder whose place is taken: deleted
     sweep_stale_staging(project)
     reliability.record(
         "killed between the two renames that swap a report in",
-        f"reports/{AS_OF} moved aside as {io.RETIRED_PREFIX}{AS_OF}-…, as a kill leaves it",
+        f"reports/{AS_OF} moved aside as {files.RETIRED_PREFIX}{AS_OF}-…, as a kill leaves it",
         "the next run's sweep put it back: "
         + ("byte-identical" if published(project) == before else "NOT as it was"),
     )

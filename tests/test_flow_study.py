@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from helpers import flow_study
+from helpers.analysis import flow_study
+from helpers.analysis.flows import derive_daily_flows
 from helpers.errors import InvalidParameterError
-from helpers.flows import derive_daily_flows
-from helpers.load import read_sample_fund_history
+from helpers.ingest.load import read_sample_fund_history
 from helpers.paths import DEFAULT_LAYOUT
 
 NAN = np.nan

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.flows import (
+from helpers.analysis.flows import (
     cohort_flows,
     cumulative_cohort_flows,
     cumulative_from_records,

@@ -17,9 +17,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import fund_files
 from helpers.errors import InvalidDataError, InvalidParameterError
-from helpers.fund_files import detect_format, read_fund_file
+from helpers.ingest import fund_files
+from helpers.ingest.fund_files import detect_format, read_fund_file
 
 READABLE = "the readable formats are CSV, XLSX, Parquet and SpreadsheetML (.xls from iShares)"
 

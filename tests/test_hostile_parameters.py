@@ -16,7 +16,7 @@ import yaml
 from diamond_project import AS_OF, cli_in_process, refuse_kernels, write_notebook
 
 from helpers.paths import ProjectLayout
-from helpers.runner import ExitCode
+from notebook_pipeline.failures import ExitCode
 
 RELIABILITY_AREA = "hostile parameter"
 pytestmark = [pytest.mark.pipeline, pytest.mark.reliability]

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 from jupyter_client.manager import KernelManager
 
-from helpers.jupyter_kernel import KERNEL_NAME
 from helpers.paths import DEFAULT_LAYOUT
+from notebook_pipeline.kernel import KERNEL_NAME
 
 ROOT = DEFAULT_LAYOUT.root
 PROJECT_KERNEL = KERNEL_NAME

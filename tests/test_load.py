@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import load
 from helpers.errors import InvalidDataError
+from helpers.ingest import load
 from helpers.paths import DEFAULT_LAYOUT, RAW_FILES
 
 RAW_DIR = DEFAULT_LAYOUT.raw_dir

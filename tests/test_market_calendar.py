@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from helpers import market_calendar
+from helpers.ingest import market_calendar
 
 
 def dates(*days: str) -> pd.Series:

@@ -15,11 +15,11 @@ import pytest
 import yaml
 from project_runs import run
 
-from helpers import show
 from helpers.cli import main
-from helpers.new_notebook import TEMPLATE_INPUTS, TEMPLATE_NOTEBOOK
 from helpers.paths import DEFAULT_LAYOUT
-from helpers.runner import ExitCode
+from helpers.present import show
+from notebook_pipeline.failures import ExitCode
+from notebook_pipeline.new_notebook import TEMPLATE_INPUTS, TEMPLATE_NOTEBOOK
 
 TEMPLATE = DEFAULT_LAYOUT.notebooks_dir / TEMPLATE_NOTEBOOK
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.new_notebook import TEMPLATE_NOTEBOOK
 from helpers.paths import ProjectLayout, copy_project_inputs
-from helpers.pipeline import NotebookStep, load_pipeline
+from notebook_pipeline.new_notebook import TEMPLATE_NOTEBOOK
+from notebook_pipeline.spec import NotebookStep, load_pipeline
 
 pytestmark = pytest.mark.pipeline
 

@@ -9,7 +9,7 @@ import pytest
 
 from helpers.errors import InvalidParameterError
 from helpers.paths import DEFAULT_LAYOUT, ProjectLayout
-from helpers.pipeline import (
+from notebook_pipeline.spec import (
     NotebookStep,
     Pipeline,
     execution_order,
@@ -419,15 +419,18 @@ def test_validate_iso_date_names_the_parameter():
         validate_iso_date("soon", name="start")
 
 
-def test_steps_downstream_of_daily_flows(real_pipeline):
-    from helpers.pipeline import steps_downstream_of
+def test_step_lineage_follows_inputs_through_their_writers(real_pipeline):
+    from notebook_pipeline.spec import step_lineage
 
-    assert steps_downstream_of(real_pipeline, "data/processed/daily_flows.parquet") == {
+    def resting_on(path):
+        return {s.name for s in real_pipeline.steps if path in step_lineage(real_pipeline, s)}
+
+    assert resting_on("data/processed/daily_flows.parquet") == {
         "01_clean_data",  # writes it
         "02_etf_flows",  # reads it
-        "04_summary",  # reads it, and 02's summary
+        "04_summary",  # reads 02's summary, made from it
     }
-    assert steps_downstream_of(real_pipeline, "data/processed/survey_summary.json") == {
+    assert resting_on("data/processed/survey_summary.json") == {
         "03_sovereign_survey",
         "04_summary",
     }

@@ -31,9 +31,10 @@ from diamond_project import (
     write_notebook,
 )
 
-from helpers import runner
 from helpers.paths import ProjectLayout
-from helpers.runner import ExitCode, RunFailed, run_pipeline
+from notebook_pipeline import execution, failures, fingerprint, site, staging
+from notebook_pipeline.failures import ExitCode, RunFailed
+from notebook_pipeline.run import run_pipeline
 
 pytestmark = pytest.mark.pipeline
 
@@ -85,8 +86,8 @@ def test_jobs_bounds_the_notebooks_running_at_once(project, monkeypatch):
     def render(step, parameters, folder, *args):
         (folder / f"{step.name}.html").write_text("page")
 
-    monkeypatch.setattr(runner, "_execute_step", counting)
-    monkeypatch.setattr(runner, "_render_page", render)
+    monkeypatch.setattr(execution, "execute_step", counting)
+    monkeypatch.setattr(site, "render_page", render)
     run(project, jobs=1)
     assert most[0] == 1
     most[0] = 0
@@ -186,22 +187,22 @@ def test_deleted_output_reruns_its_notebook(project):
     assert (project.processed_dir / "right.txt").read_text() == "0"
 
 
-def test_step_key_covers_helpers_source_and_packages(project):
-    from helpers import fingerprint
-    from helpers.pipeline import load_pipeline
+def test_step_key_covers_study_engine_base_and_packages(project):
+    from notebook_pipeline.spec import load_pipeline
 
     step = load_pipeline(project).step("source")
 
     def step_key(*parts) -> str:  # the cache key: the digest of the fingerprint
-        return fingerprint.digest(runner.step_fingerprint(*parts))
+        return fingerprint.digest(fingerprint.step_fingerprint(*parts))
 
-    context = runner.RunContext("a", "b", show_code=False, as_of=AS_OF)
+    context = fingerprint.RunContext("a", "e", "b", show_code=False, as_of=AS_OF)
     key = step_key(step, {"factor": 2}, {"data/raw/numbers.txt": "c"}, context)
     changed = [
-        runner.RunContext("x", "b", show_code=False, as_of=AS_OF),
-        runner.RunContext("a", "x", show_code=False, as_of=AS_OF),
-        runner.RunContext("a", "b", show_code=True, as_of=AS_OF),
-        runner.RunContext("a", "b", show_code=False, as_of="2025-07-01"),
+        fingerprint.RunContext("x", "e", "b", show_code=False, as_of=AS_OF),
+        fingerprint.RunContext("a", "x", "b", show_code=False, as_of=AS_OF),
+        fingerprint.RunContext("a", "e", "x", show_code=False, as_of=AS_OF),
+        fingerprint.RunContext("a", "e", "b", show_code=True, as_of=AS_OF),
+        fingerprint.RunContext("a", "e", "b", show_code=False, as_of="2025-07-01"),
     ]
     for other in changed:
         assert step_key(step, {"factor": 2}, {"data/raw/numbers.txt": "c"}, other) != key
@@ -267,7 +268,7 @@ def test_failed_first_run_publishes_nothing(project):
 
 def test_invalid_data_raised_in_a_notebook_has_its_own_code(project):
     body = (
-        "from helpers.errors import InvalidDataError\n"
+        "from notebook_pipeline.errors import InvalidDataError\n"
         "raise InvalidDataError('data/raw/x.csv', 'row 3: no date')"
     )
     write_notebook(project.notebooks_dir / "right.ipynb", CELLS["right"][0], body)
@@ -284,7 +285,7 @@ def test_publish_processed_moves_only_new_files(tmp_path):
     os.link(published_dir / "kept.txt", built / "kept.txt")
     (published_dir / "replaced.txt").write_text("old")
     (built / "replaced.txt").write_text("new")
-    assert runner.publish_processed(built, published_dir) == [published_dir / "replaced.txt"]
+    assert staging.publish_processed(built, published_dir) == [published_dir / "replaced.txt"]
     assert (published_dir / "replaced.txt").read_text() == "new"
     assert (published_dir / "kept.txt").read_text() == "old"
 
@@ -369,7 +370,7 @@ def test_live_lines_show_each_notebook_state(project):
 
     from rich.console import Console
 
-    from helpers.progress import LiveLines
+    from notebook_pipeline.progress import LiveLines
 
     screen = StringIO()
     display = LiveLines(Console(file=screen, force_terminal=True, color_system=None, width=120))
@@ -430,25 +431,25 @@ def test_failing_lines_reads_ipython_tracebacks():
         "\x1b[32m---> \x1b[39m\x1b[32m12\x1b[39m     \x1b[38;5;28;01mreturn\x1b[39;00m {}[key]\n",
         "\x1b[31mKeyError\x1b[39m: 'missing'",
     ]
-    assert runner.failing_lines(traceback) == [
+    assert failures.failing_lines(traceback) == [
         "Cell In[6], line 8: table = lookup(x)",
         "File /src/helpers/flows.py:12, in lookup, line 12: return {}[key]",
     ]
 
 
 def test_code_cell_count_includes_the_injected_parameters_cell(project):
-    assert runner.code_cell_count(project.notebooks_dir / "join.ipynb") == 3
+    assert execution.code_cell_count(project.notebooks_dir / "join.ipynb") == 3
 
 
 def test_staging_project_links_everything_but_processed(project):
     project.processed_dir.mkdir(parents=True)
     (project.processed_dir / "old.txt").write_text("published")
-    staging = runner.make_staging_project(project, project.staging_dir / "one")
-    assert (staging.raw_dir / "numbers.txt").read_text() == "1 2 3\n"
-    assert (staging.notebooks_dir / "join.ipynb").is_file()
-    assert os.path.samefile(staging.processed_dir / "old.txt", project.processed_dir / "old.txt")
-    assert not staging.processed_dir.is_symlink()
-    assert not (staging.root / project.work_dir.name).exists()
+    copy = staging.make_staging_project(project, project.staging_dir / "one")
+    assert (copy.raw_dir / "numbers.txt").read_text() == "1 2 3\n"
+    assert (copy.notebooks_dir / "join.ipynb").is_file()
+    assert os.path.samefile(copy.processed_dir / "old.txt", project.processed_dir / "old.txt")
+    assert not copy.processed_dir.is_symlink()
+    assert not (copy.root / project.work_dir.name).exists()
 
 
 def test_kernel_output_stays_out_of_the_terminal(project):

@@ -10,7 +10,7 @@ import IPython.display
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from helpers import plots, show
+from helpers.present import plots, show
 
 
 def test_a_long_table_shows_its_first_rows_and_says_so():

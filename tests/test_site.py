@@ -21,9 +21,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers import report
 from helpers.paths import DEFAULT_LAYOUT
-from helpers.show import SAMPLE_MARK
+from helpers.present.show import SAMPLE_MARK
+from notebook_pipeline import site as report
 
 AS_OF = "2025-12-31"
 MAX_PAGE_BYTES = 2 * 1024 * 1024

@@ -17,9 +17,9 @@ from diamond_project import (
     write_notebook,
 )
 
-from helpers import fingerprint
-from helpers.runner import ExitCode
-from helpers.status import MAY_RUN, UP_TO_DATE, WOULD_RUN, describe, pipeline_status
+from notebook_pipeline import fingerprint
+from notebook_pipeline.failures import ExitCode
+from notebook_pipeline.status import MAY_RUN, UP_TO_DATE, WOULD_RUN, describe, pipeline_status
 
 pytestmark = pytest.mark.pipeline
 
@@ -33,7 +33,7 @@ def project(tmp_path):
 def fixed_helpers_digest(monkeypatch):
     """The diamond's notebooks do not import helpers: keep their edits elsewhere in the working
     tree (while these tests run) out of its fingerprints. That part of the key is tested in
-    test_runner.test_step_key_covers_helpers_source_and_packages."""
+    test_runner.test_step_key_covers_study_engine_base_and_packages."""
     monkeypatch.setattr(fingerprint, "package_source_sha256", lambda folder: "helpers")
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import io, report
-from helpers.summary import build_headline, sources_table
+from helpers import storage
+from helpers.analysis.summary import build_headline, sources_table
+from notebook_pipeline import site as report
 
 SCRIPT = "<script>alert(1)</script>"
 ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -396,7 +397,7 @@ def test_write_json_is_readable_complete_and_shared(tmp_path, strict_umask):
         "publisher": "CLS (财联社)",
         "when": pd.Timestamp("2025-06-30"),
     }
-    assert io.write_json(content, target) == target
+    assert storage.write_json(content, target) == target
     assert os.listdir(target.parent) == ["headline.json"]
     assert mode(target) == 0o644
     text = target.read_text(encoding="utf-8")
@@ -406,26 +407,26 @@ def test_write_json_is_readable_complete_and_shared(tmp_path, strict_umask):
         "publisher": "CLS (财联社)",
         "when": "2025-06-30 00:00:00",
     }
-    assert io.read_json(target)["publisher"] == "CLS (财联社)"
+    assert storage.read_json(target)["publisher"] == "CLS (财联社)"
 
 
 def test_write_table_is_readable_complete_and_shared(tmp_path, strict_umask):
     table = pd.DataFrame({"ticker": ["KWEB", "FXI"], "flow_usd": [1.5e9, -2.0e9]})
     target = tmp_path / "daily_flows.parquet"
-    assert io.write_table(table, target) == target
+    assert storage.write_table(table, target) == target
     assert os.listdir(tmp_path) == ["daily_flows.parquet"]
     assert mode(target) == 0o644
-    back = io.read_table(target)
+    back = storage.read_table(target)
     assert back["ticker"].tolist() == ["KWEB", "FXI"]
     assert back["flow_usd"].tolist() == [1.5e9, -2.0e9]
 
 
 def test_failed_table_write_keeps_the_old_file(tmp_path):
     target = tmp_path / "daily_flows.parquet"
-    io.write_table(pd.DataFrame({"x": [1, 2]}), target)
+    storage.write_table(pd.DataFrame({"x": [1, 2]}), target)
     before = target.read_bytes()
     with pytest.raises(Exception):  # noqa: B017 - whatever pyarrow raises for an unwritable column
-        io.write_table(pd.DataFrame({"x": [object(), object()]}), target)
+        storage.write_table(pd.DataFrame({"x": [object(), object()]}), target)
     assert target.read_bytes() == before
     assert os.listdir(tmp_path) == ["daily_flows.parquet"]
 
@@ -440,7 +441,7 @@ def test_failed_rename_keeps_the_old_json(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "replace", refuse)
     with pytest.raises(OSError, match="disk full"):
-        io.write_json({"new": True}, target)
+        storage.write_json({"new": True}, target)
     assert target.read_bytes() == before
     assert os.listdir(tmp_path) == ["headline.json"]
 
@@ -455,6 +456,6 @@ def test_interrupted_json_write_keeps_the_old_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(Path, "write_text", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        io.write_json({"new": True}, target)
+        storage.write_json({"new": True}, target)
     assert target.read_bytes() == before
     assert os.listdir(tmp_path) == ["headline.json"]

@@ -17,9 +17,7 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from helpers.load import read_raw_table
-from helpers.paths import DEFAULT_LAYOUT, raw_path
-from helpers.survey import (
+from helpers.analysis.survey import (
     ShareComparison,
     check_claims,
     cohens_h,
@@ -33,6 +31,8 @@ from helpers.survey import (
     two_proportion_ztest,
     wilson_interval,
 )
+from helpers.ingest.load import read_raw_table
+from helpers.paths import DEFAULT_LAYOUT, raw_path
 
 # --------------------------------------------------------------------------- independent formulas
 

@@ -19,8 +19,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from helpers import cleaning, load
 from helpers.errors import InvalidDataError
+from helpers.ingest import cleaning, load
 from helpers.paths import DEFAULT_LAYOUT, RAW_FILES, SAMPLE_FUND_HISTORY
 
 EXPECTED_FLOWS = [np.nan, 3_100_000.0, -1_475_000.0]

@@ -1,252 +1,28 @@
-"""The `chinaflows` command."""
+"""The `chinaflows` command: where the study and the engine meet.
+
+It is the engine's command line (notebook_pipeline.cli: run, status, serve, check, new, kernel)
+with the study's own verbs added in STUDY_COMMANDS.
+"""
 
 from __future__ import annotations
 
-import argparse
-import functools
-import http.server
-import os
 import sys
-from pathlib import Path
 
-from helpers.paths import DEFAULT_LAYOUT, ProjectLayout
-from helpers.progress import display_for
-from helpers.runner import ExitCode, RunFailed, run_pipeline
+from notebook_pipeline import cli
+from notebook_pipeline.cli import StudyCommand
 
-
-def _parse_assignment(text: str) -> tuple[str, str]:
-    name, sep, value = text.partition("=")
-    if not sep or not name.strip():
-        raise argparse.ArgumentTypeError(f"expected name=value, got {text!r}")
-    return name.strip(), value
-
-
-def _positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
-    return int(text)
-
-
-def _add_project_dir(command: argparse.ArgumentParser) -> None:
-    """The project to work on (tests and benchmarks point it at a copy)."""
-    command.add_argument(
-        "--project-dir",
-        type=lambda d: ProjectLayout(Path(d).resolve()),
-        default=DEFAULT_LAYOUT,
-        metavar="DIR",
-        help=argparse.SUPPRESS,
-    )
-
-
-def _add_command(commands, name: str, help: str) -> argparse.ArgumentParser:
-    """A subcommand; each works on a project (--project-dir)."""
-    command = commands.add_parser(name, help=help)
-    _add_project_dir(command)
-    return command
-
-
-def _add_run_settings(command: argparse.ArgumentParser) -> None:
-    """What a run is asked for: `run` runs it, `status` says what running it would do."""
-    command.add_argument(
-        "--as-of",
-        help="last date of data to use (YYYY-MM-DD); default: the last date in the flow data",
-    )
-    command.add_argument(
-        "-p",
-        "--parameter",
-        action="append",
-        default=[],
-        type=_parse_assignment,
-        metavar="NAME=VALUE",
-        help="override a notebook parameter (repeatable)",
-    )
-    command.add_argument("--show-code", action="store_true", help="keep code cells in the pages")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="chinaflows",
-        description="Run the china-tech-flows notebooks and publish their reports.",
-        epilog="Exit codes: " + ", ".join(f"{c.value} {c.name.lower()}" for c in ExitCode),
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    run = _add_command(commands, "run", help="execute the pipeline and publish reports/<as_of>/")
-    _add_run_settings(run)
-    run.add_argument(
-        "--jobs",
-        type=_positive_int,
-        default=os.cpu_count() or 1,
-        metavar="N",
-        help="notebooks run at the same time when independent (default: the number of cores)",
-    )
-    run.add_argument(
-        "--force",
-        action="store_true",
-        help="execute every notebook, even those whose code, parameters and inputs are unchanged",
-    )
-    run.add_argument(
-        "--wait",
-        type=float,
-        default=0,
-        metavar="SECONDS",
-        help="if another run is in progress, wait this long for it before giving up (exit 4)",
-    )
-    run.add_argument("--quiet", action="store_true", help="print only errors and the report's path")
-    status = _add_command(
-        commands,
-        "status",
-        help="say which notebooks a run would execute and why, without running anything",
-    )
-    _add_run_settings(status)
-    serve = _add_command(
-        commands,
-        "serve",
-        help="preview the published reports in a browser at http://127.0.0.1:PORT/",
-    )
-    serve.add_argument(
-        "--port",
-        type=int,
-        default=8000,
-        help="port on 127.0.0.1 (default: 8000; 0 picks a free one)",
-    )
-    _add_command(
-        commands, "check", help="check that pipeline.yaml and the notebooks in notebooks/ agree"
-    )
-    new = _add_command(
-        commands,
-        "new",
-        help="copy notebooks/_template.ipynb to notebooks/NN_NAME.ipynb and print its "
-        "pipeline.yaml entry",
-    )
-    new.add_argument("name", metavar="NAME", help="lower-case words joined by '_', e.g. fund_sizes")
-    _add_command(
-        commands,
-        "kernel",
-        help="register the project's Jupyter kernel in this environment (`make` does it)",
-    )
-    return parser
-
-
-class _QuietRequestHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves files; logs only failed requests (the terminal keeps the address readable)."""
-
-    def log_request(self, code="-", size="-"):
-        if isinstance(code, int) and code >= 400:
-            super().log_request(code, size)
-
-
-def serve_reports(reports_dir: Path, port: int = 8000) -> int:
-    """Serve `reports_dir` on 127.0.0.1 (this machine only) until Ctrl-C."""
-    if not (reports_dir / "index.html").is_file():
-        print(
-            f"chinaflows: nothing published yet in {reports_dir}; run `chinaflows run` first",
-            file=sys.stderr,
-        )
-        return ExitCode.USAGE
-    handler = functools.partial(_QuietRequestHandler, directory=str(reports_dir))
-    try:
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-    except OSError as error:
-        print(f"chinaflows: cannot listen on 127.0.0.1:{port}: {error}", file=sys.stderr)
-        return ExitCode.USAGE
-    with server:
-        print(f"Serving {reports_dir} at http://127.0.0.1:{server.server_port}/", flush=True)
-        print("Press Ctrl-C to stop.", flush=True)
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            print("Stopped.", flush=True)
-    return ExitCode.OK
-
-
-def check_project(layout: ProjectLayout) -> int:
-    """Print whether pipeline.yaml and the notebooks agree; exit code USAGE if not, the code
-    `chinaflows run` gives when it refuses a pipeline.yaml parameter before any kernel starts."""
-    from helpers.checks import check_pipeline
-
-    check = check_pipeline(layout)
-    if check.problems:
-        print(
-            f"chinaflows: pipeline.yaml and notebooks/ disagree, {len(check.problems)} problem(s):",
-            *check.problems,
-            sep="\n  ",
-            file=sys.stderr,
-        )
-        return ExitCode.USAGE
-    print(
-        f"ok: pipeline.yaml and notebooks/ agree ({check.notebooks} notebooks, "
-        f"{check.parameters} parameter values and {check.inputs} inputs checked)"
-    )
-    return ExitCode.OK
-
-
-def new_notebook(layout: ProjectLayout, name: str) -> int:
-    """Copy the template to a new numbered notebook; print its pipeline.yaml entry to stdout,
-    and to stderr what to do with it (the entry is printed, not written: pipeline.yaml is
-    written by hand, with its comments, and the researcher sets the inputs and outputs)."""
-    from helpers.new_notebook import NotebookNotCreated, add_step_notebook, template_entry
-    from helpers.pipeline import project_relative
-
-    try:
-        created = add_step_notebook(layout, name)
-    except NotebookNotCreated as refusal:
-        print(f"chinaflows: {refusal}", file=sys.stderr)
-        return ExitCode.USAGE
-    print(
-        f"Created {project_relative(layout, created)}. Fill in its parameters cell, "
-        "add this entry under `notebooks:` in pipeline.yaml and run `chinaflows check`:",
-        file=sys.stderr,
-    )
-    print(template_entry(created.stem), end="")
-    return ExitCode.OK
+# The study's own verbs, by name (each a StudyCommand).
+STUDY_COMMANDS: dict[str, StudyCommand] = {}
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exit_:
-        return ExitCode.USAGE if exit_.code else ExitCode.OK
-    if args.command == "run":
-        try:
-            report_dir = run_pipeline(
-                args.project_dir,
-                as_of=args.as_of,
-                overrides=dict(args.parameter),
-                show_code=args.show_code,
-                jobs=args.jobs,
-                force=args.force,
-                display=display_for(args.quiet),
-                lock_timeout=args.wait,
-            )
-        except RunFailed as failure:
-            print(f"chinaflows: {failure}", file=sys.stderr)
-            return failure.exit_code
-        print(report_dir / "index.html")
-    elif args.command == "status":
-        from helpers.status import describe, pipeline_status
-
-        try:
-            statuses = pipeline_status(
-                args.project_dir,
-                args.as_of,
-                dict(args.parameter),
-                show_code=args.show_code,
-            )
-        except RunFailed as failure:
-            print(f"chinaflows: {failure}", file=sys.stderr)
-            return failure.exit_code
-        print(describe(statuses))
-    elif args.command == "serve":
-        return serve_reports(args.project_dir.reports_dir, args.port)
-    elif args.command == "check":
-        return check_project(args.project_dir)
-    elif args.command == "new":
-        return new_notebook(args.project_dir, args.name)
-    elif args.command == "kernel":
-        from helpers.jupyter_kernel import DISPLAY_NAME, register_kernel
-
-        print(f"{DISPLAY_NAME} registered in {register_kernel(args.project_dir)}")
-    return ExitCode.OK
+    """`chinaflows ...`; returns the exit code."""
+    return cli.main(
+        argv,
+        prog="chinaflows",
+        description="Run the china-tech-flows notebooks and publish their reports.",
+        study_commands=STUDY_COMMANDS,
+    )
 
 
 if __name__ == "__main__":

@@ -1,40 +1,9 @@
-"""Errors a researcher can act on: each names the file, the row or column, and what is wrong."""
+"""Errors a researcher can act on: each names the file, the row or column, and what is wrong.
 
-from __future__ import annotations
+They are the engine's (notebook_pipeline.errors), which maps them to exit codes: the study
+raises them, as a step uses its framework's error types.
+"""
 
-from pathlib import Path
+from notebook_pipeline.errors import AsOfBeforeDataError, InvalidDataError, InvalidParameterError
 
-
-class InvalidDataError(ValueError):
-    """An input file is unreadable or breaks its declared schema.
-
-    The runner maps this exception (raised inside a notebook) to its invalid-data exit code.
-    """
-
-    def __init__(self, file: str | Path, problems: list[str] | str):
-        self.file = str(file)
-        self.problems = [problems] if isinstance(problems, str) else list(problems)
-        shown = self.problems[:10]
-        more = len(self.problems) - len(shown)
-        lines = [f"{self.file}: {p}" for p in shown]
-        if more:
-            lines.append(f"{self.file}: ... and {more} more problem(s)")
-        super().__init__("\n".join(lines))
-
-
-class InvalidParameterError(ValueError):
-    """A pipeline parameter is unknown, ill-typed or unsafe."""
-
-
-class AsOfBeforeDataError(InvalidParameterError):
-    """The as-of date is before the first date of the fund data: nothing would be left to show.
-
-    Raised by the runner before any kernel starts and by the cleaning step itself; dates are ISO
-    strings (YYYY-MM-DD).
-    """
-
-    def __init__(self, as_of: str, first_day: str):
-        super().__init__(
-            f"the as-of date {as_of} is before the first date in the fund data ({first_day});"
-            f" choose {first_day} or later"
-        )
+__all__ = ["AsOfBeforeDataError", "InvalidDataError", "InvalidParameterError"]

@@ -1,18 +1,17 @@
-"""Where things are: the one place that knows the repository's layout.
+"""Where the study's files are: the names of its raw and processed tables.
 
-Code elsewhere asks a `ProjectLayout` for a path instead of writing path strings. Notebooks get
-their folders as parameters (relative to the project root, which is papermill's working folder),
-so that a run into a temporary copy of the project touches nothing here.
+The project's folders are the engine's (notebook_pipeline.layout); this module names what the
+study keeps in them. Notebooks get their folders as parameters (relative to the project root,
+which is papermill's working folder), so that a run into a temporary copy of the project touches
+nothing here.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
-ROOT_ENV_VAR = "CHINAFLOWS_ROOT"
+from notebook_pipeline.layout import ProjectLayout, find_project_root
 
 # Raw inputs (data/raw), one name each; see data/raw/README.md for their columns.
 RAW_FILES = {
@@ -41,66 +40,6 @@ PROCESSED_FILES = {
 }
 
 
-def project_root() -> Path:
-    """The repository root: $CHINAFLOWS_ROOT if set, else the folder holding pipeline.yaml."""
-    if env_root := os.environ.get(ROOT_ENV_VAR):
-        return Path(env_root).resolve()
-    return Path(__file__).resolve().parents[2]
-
-
-@dataclass(frozen=True)
-class ProjectLayout:
-    """The folders and files of one copy of the project (the real one or a temporary copy)."""
-
-    root: Path
-
-    @property
-    def pipeline_file(self) -> Path:
-        return self.root / "pipeline.yaml"
-
-    @property
-    def notebooks_dir(self) -> Path:
-        return self.root / "notebooks"
-
-    @property
-    def raw_dir(self) -> Path:
-        return self.root / "data" / "raw"
-
-    @property
-    def processed_dir(self) -> Path:
-        return self.root / "data" / "processed"
-
-    @property
-    def reports_dir(self) -> Path:
-        return self.root / "reports"
-
-    def report_dir(self, as_of: str) -> Path:
-        return self.reports_dir / as_of
-
-    @property
-    def failed_reports_dir(self) -> Path:
-        """Where a failed run keeps its notebooks and pages, one folder per as-of date."""
-        return self.reports_dir / "_failed"
-
-    @property
-    def work_dir(self) -> Path:
-        """The runner's own files (cache, staging, lock); not committed, safe to delete."""
-        return self.root / ".chinaflows"
-
-    @property
-    def cache_dir(self) -> Path:
-        return self.work_dir / "cache"
-
-    @property
-    def staging_dir(self) -> Path:
-        """Runs in progress: each builds its data and report here before publishing them."""
-        return self.work_dir / "runs"
-
-    @property
-    def lock_file(self) -> Path:
-        return self.work_dir / "run.lock"
-
-
 def raw_path(raw_dir: str | Path, name: str) -> Path:
     """Path of the raw table `name` (a key of RAW_FILES) inside `raw_dir`."""
     return Path(raw_dir) / RAW_FILES[name]
@@ -111,7 +50,8 @@ def processed_path(processed_dir: str | Path, name: str) -> Path:
     return Path(processed_dir) / PROCESSED_FILES[name]
 
 
-DEFAULT_LAYOUT = ProjectLayout(project_root())
+# The project this process works in: found from the working folder (or $CHINAFLOWS_ROOT).
+DEFAULT_LAYOUT = ProjectLayout(find_project_root())
 
 
 def copy_project_inputs(target: Path, source: ProjectLayout = DEFAULT_LAYOUT) -> Path:

@@ -6,33 +6,66 @@ papermill's injected-parameters cell and open instead with a table of the data's
 source and the parameters the notebook ran with. Index pages are jinja2 templates (autoescaped:
 text from data is shown as text). Executed notebooks are published without this machine's
 folders (`make_publishable`).
+
+What a page says of the study comes from the study's hooks in pipeline.yaml: the rows its
+header adds (`study.page_facts`) and the headline figures on the index pages
+(`study.headline`); these templates know nothing else of it.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import markupsafe
 
-from helpers import io, paths
-from helpers.show import SAMPLE_MARK
+from notebook_pipeline import files
+from notebook_pipeline.layout import ProjectLayout
+from notebook_pipeline.spec import NotebookStep, Pipeline, load_hook, step_lineage
 
+TEMPLATES_DIR = Path(__file__).parent / "templates"
 _TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("helpers", "templates"),
+    loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
     autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
     undefined=jinja2.StrictUndefined,
 )
 
 
-_PAGE_TEMPLATES = Path(__file__).parent / "templates" / "nbconvert"
+_PAGE_TEMPLATES = TEMPLATES_DIR / "nbconvert"
 PAGE_TEMPLATE = "chinaflows_page"  # nbconvert's "lab" page without CDN scripts (see its file)
+
+# A row of a page's header that the study adds (study.page_facts): a label and its HTML, which
+# the study escapes (it may mark text, such as a sample banner).
+PageFact = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class HeadlineHtml:
+    """The study's headline figures as the index pages show them (study.headline): HTML the
+    study rendered and escaped from its headline file."""
+
+    as_of_note: str = ""  # follows "Data as of <date>" on the run index
+    notice: str = ""  # a block under that line (a warning every reader must see)
+    figures: str = ""  # the run index's tables of headline figures
+    index_columns: list[str] = field(default_factory=list)  # the site index's column labels
+    index_cells: str = ""  # this run's <td> cells under those columns
+
+    def markup(self) -> dict[str, Any]:
+        """Every fragment as Markup, so the templates insert it as the study escaped it."""
+        return {
+            "as_of_note": markupsafe.Markup(self.as_of_note),
+            "notice": markupsafe.Markup(self.notice),
+            "figures": markupsafe.Markup(self.figures),
+            "index_columns": self.index_columns,
+            "index_cells": markupsafe.Markup(self.index_cells),
+        }
 
 
 def _page_header(
-    parameters: dict[str, Any], as_of: str | None, flows_source: str | None
+    parameters: dict[str, Any], as_of: str | None, facts: list[PageFact]
 ) -> markupsafe.Markup:
     shown = {k: json.dumps(v) for k, v in parameters.items() if k != "as_of"}
     # Markup: the template escaped every value already; nbconvert's templates do not escape.
@@ -40,8 +73,7 @@ def _page_header(
         _TEMPLATES.get_template("page_header.html.j2").render(
             parameters=shown,
             as_of=as_of,
-            flows_source=flows_source,
-            sample_mark=SAMPLE_MARK,
+            facts=[(label, markupsafe.Markup(html)) for label, html in facts],
             run_index="index.html",
             site_index="../index.html",
         )
@@ -56,16 +88,15 @@ def render_notebook_html(
     show_code: bool = False,
     *,
     as_of: str | None = None,
-    flows_source: str | None = None,
+    facts: list[PageFact] = (),
 ) -> Path:
     """Render an executed notebook to a reader-first HTML page beside the index pages.
 
     The page is self-contained (no script, font or stylesheet from another host; charts are
-    inline PNGs) and opens with a header: links to the run's and the site's index, the data's
-    as-of date (`as_of`, else the `as_of` parameter), the fund flows' source when the page shows
-    fund flows (`flows_source`: "sample" or "user"; None leaves the line out) and the parameters
-    the notebook ran with. Code is hidden unless `show_code`; papermill's injected-parameters
-    cell is never shown.
+    inline SVGs) and opens with a header: links to the run's and the site's index, the data's
+    as-of date (`as_of`, else the `as_of` parameter), the study's `facts` for this page (label
+    and HTML rows) and the parameters the notebook ran with. Code is hidden unless `show_code`;
+    papermill's injected-parameters cell is never shown.
     """
     # nbformat and nbconvert take a second to import; a run with nothing to execute skips them.
     import nbformat
@@ -87,24 +118,11 @@ def render_notebook_html(
     as_of = as_of or parameters.get("as_of") or None
     resources = {
         "metadata": {"name": f"{title}: as of {as_of}" if as_of else title},
-        "chinaflows_page_header": _page_header(parameters, as_of, flows_source),
+        "chinaflows_page_header": _page_header(parameters, as_of, list(facts)),
     }
     body, _ = exporter.from_notebook_node(notebook, resources=resources)
     html_path.write_text(body, encoding="utf-8")
     return html_path
-
-
-def read_flows_source(processed_dir: Path) -> str | None:
-    """Where the fund flows in `processed_dir` came from, as the cleaning notebook decided:
-    "sample" or "user" (None before it has written the daily flows)."""
-    daily = paths.processed_path(processed_dir, "daily_flows")
-    if not daily.exists():
-        return None
-    import pandas as pd
-
-    from helpers import cleaning
-
-    return cleaning.flows_source(pd.read_parquet(daily, columns=["is_synthetic"]))
 
 
 def _relative_path(path: str, roots: list[Path]) -> str:
@@ -169,38 +187,94 @@ def make_publishable(
 
 
 def _write_page(template: str, target: Path, **context: Any) -> Path:
-    """Render an index template (with the sample mark's wording) to `target`."""
-    page = _TEMPLATES.get_template(template).render(sample_mark=SAMPLE_MARK, **context)
+    """Render an index template to `target`."""
+    page = _TEMPLATES.get_template(template).render(**context)
     # Whole or not at all: reports/index.html is the published site's front page.
-    return io.write_atomically(target, lambda path: path.write_text(page, encoding="utf-8"))
+    return files.write_atomically(target, lambda path: path.write_text(page, encoding="utf-8"))
 
 
-def render_run_index(report_dir: Path, run: dict[str, Any], headline: dict[str, Any]) -> Path:
-    """reports/<as_of>/index.html: the run's pages and headline figures."""
-    return _write_page("run_index.html.j2", report_dir / "index.html", run=run, headline=headline)
+def render_run_index(
+    report_dir: Path, run: dict[str, Any], headline: HeadlineHtml, published: list[str]
+) -> Path:
+    """reports/<as_of>/index.html: the run's pages, headline figures and `published` files."""
+    return _write_page(
+        "run_index.html.j2",
+        report_dir / "index.html",
+        run=run,
+        headline=headline.markup(),
+        published=published,
+    )
 
 
-def read_published_runs(reports_dir: Path) -> list[dict[str, Any]]:
-    """Every published run (a folder with run.json), newest as-of date first."""
+@dataclass(frozen=True)
+class PageContext:
+    """What a run's pages state beyond their notebooks: the run's as-of date, where they are
+    published, and the pipeline, whose study hook adds the facts of each page's header."""
+
+    layout: ProjectLayout
+    as_of: str
+    published_dir: Path
+    pipeline: Pipeline
+    show_code: bool = False
+
+
+def render_page(
+    step: NotebookStep,
+    parameters: dict[str, Any],
+    folder: Path,
+    page: PageContext,
+    project: ProjectLayout,
+) -> Path:
+    """Render the executed notebook of `step` in `folder` to its page beside it, once it names
+    no folder of this machine; `project` is the copy of the project it ran in. Returns the page."""
+    executed = folder / f"{step.name}.ipynb"
+    make_publishable(
+        executed,
+        page.layout.root,
+        run_root=project.root,
+        published_as=page.published_dir / executed.name,
+    )
+    hook = page.pipeline.study.page_facts
+    facts = load_hook(hook)(project.root, step_lineage(page.pipeline, step)) if hook else []
+    return render_notebook_html(
+        executed,
+        executed.with_suffix(".html"),
+        step.title,
+        parameters,
+        show_code=page.show_code,
+        as_of=page.as_of,
+        facts=facts,
+    )
+
+
+def read_published_runs(reports_dir: Path, headline_file: str | None) -> list[dict[str, Any]]:
+    """Every published run (a folder with run.json), newest as-of date first, each with the
+    content of its `headline_file` (a file name; {} where it has none)."""
     runs = []
     for run_file in reports_dir.glob("*/run.json"):
         if run_file.parent.name.startswith((".", "_")):
             continue
         run = json.loads(run_file.read_text(encoding="utf-8"))
-        headline_file = run_file.parent / "headline.json"
+        published = run_file.parent / headline_file if headline_file else None
         run["headline"] = (
-            json.loads(headline_file.read_text(encoding="utf-8")) if headline_file.exists() else {}
+            json.loads(published.read_text(encoding="utf-8"))
+            if published and published.exists()
+            else {}
         )
         run["folder"] = run_file.parent.name
         runs.append(run)
     return sorted(runs, key=lambda r: r["as_of"], reverse=True)
 
 
-def render_site_index(reports_dir: Path, title: str) -> Path:
-    """reports/index.html: every published run, newest first."""
+def render_site_index(
+    reports_dir: Path, title: str, headline_file: str | None, headline_html
+) -> Path:
+    """reports/index.html: every published run, newest first, with the study's headline
+    columns: `headline_html` turns a run's headline content into a HeadlineHtml."""
+    runs = read_published_runs(reports_dir, headline_file)
+    columns = headline_html({}).index_columns if runs else []
+    for run in runs:
+        run["headline"] = headline_html(run["headline"]).markup()
     return _write_page(
-        "site_index.html.j2",
-        reports_dir / "index.html",
-        title=title,
-        runs=read_published_runs(reports_dir),
+        "site_index.html.j2", reports_dir / "index.html", title=title, runs=runs, columns=columns
     )

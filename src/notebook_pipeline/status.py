@@ -1,8 +1,8 @@
 """`chinaflows status`: which notebooks the next run would execute, and why, without running.
 
-It asks the runner's own questions (the same fingerprint, the same cache) and, where the answer
+It asks the run's own questions (the same fingerprint, the same cache) and, where the answer
 is "execute", compares the fingerprint with the one of the notebook's last execution to name
-what changed: its code, a parameter, an input, the helpers, the packages, the as-of date.
+what changed: its code, a parameter, an input, the study's code, the packages, the as-of date.
 """
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from helpers import fingerprint
-from helpers.paths import ProjectLayout
-from helpers.pipeline import upstream_steps
-from helpers.runner import resolve_run, run_context, step_fingerprint, step_inputs
-from helpers.step_cache import StepCache, changed_outputs
+from notebook_pipeline import fingerprint
+from notebook_pipeline.fingerprint import run_context, step_fingerprint, step_inputs
+from notebook_pipeline.layout import ProjectLayout
+from notebook_pipeline.preflight import resolve_run
+from notebook_pipeline.spec import upstream_steps
+from notebook_pipeline.step_cache import StepCache, changed_outputs
 
 UP_TO_DATE = "up to date"
 WOULD_RUN = "would run"
@@ -23,17 +24,20 @@ MAY_RUN = "may run"  # reads what an earlier notebook rewrites: runs unless the 
 
 @dataclass(frozen=True)
 class StepStatus:
+    """What the next run would do with one notebook, and why."""
+
     name: str
     state: str
     reasons: tuple[str, ...]  # empty when up to date
 
 
-# How each part of a fingerprint reads when it changed (see runner.step_fingerprint).
+# How each part of a fingerprint reads when it changed (see fingerprint.step_fingerprint).
 _CHANGED = {
     "notebook": "the notebook's cells changed",
     "title": "its title in pipeline.yaml changed",
     "outputs": "its outputs in pipeline.yaml changed",
-    "helpers": "code in src/helpers changed",
+    "study": "the study's code or data files changed",
+    "engine_base": "the engine's public base (atomic writes, error types) changed",
     "environment": "installed packages changed",
     "show_code": "--show-code differs from its last run",
 }
@@ -87,9 +91,10 @@ def pipeline_status(
 ) -> list[StepStatus]:
     """Each notebook in execution order: up to date, would run (and why) or may run.
 
-    Raises runner.RunFailed for bad parameters or unreadable data, as a run would."""
+    Raises failures.RunFailed for bad parameters or unreadable data, as a run would."""
     pipeline, as_of, parameters = resolve_run(layout, as_of, dict(overrides or {}))
-    context = run_context(show_code, as_of, fingerprint.installed_versions())
+    versions = fingerprint.installed_versions()
+    context = run_context(pipeline.study.package, show_code, as_of, versions)
     cache = StepCache(layout.cache_dir)
     statuses: dict[str, StepStatus] = {}
     for step in pipeline.steps:  # in execution order

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from helpers import market_calendar
+from helpers.analysis.flows import flows_by_period
 from helpers.errors import InvalidParameterError
-from helpers.flows import flows_by_period
+from helpers.ingest import market_calendar
 
 Cohorts = Mapping[str, Sequence[str]]
 

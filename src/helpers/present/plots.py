@@ -15,7 +15,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from helpers.show import SAMPLE_MARK, sample_caption
+from helpers.present.show import SAMPLE_MARK, sample_caption
 
 USD_BN = plt.FuncFormatter(lambda v, _: f"{v / 1e9:+.2f}")
 PERCENT = plt.FuncFormatter(lambda v, _: f"{v:+.0f}%")

@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from helpers import fund_files, paths
+from helpers import paths
 from helpers.errors import InvalidDataError, InvalidParameterError
-from helpers.schemas import FUND_HISTORY_SCHEMA, RAW_SCHEMAS
+from helpers.ingest import fund_files
+from helpers.ingest.schemas import FUND_HISTORY_SCHEMA, RAW_SCHEMAS
 
 CSV_HEADER_LINES = 1  # a record with row label i starts on line i + 2 (see read_csv_text)
 _BOOLEAN_TEXT = {"true": True, "false": False}

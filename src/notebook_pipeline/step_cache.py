@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from helpers import io
-from helpers.fingerprint import MISSING, file_sha256, notebook_source_sha256
+from notebook_pipeline import files
+from notebook_pipeline.fingerprint import MISSING, file_sha256, notebook_source_sha256
 
 _ENTRY = "entry.json"
 NOTEBOOK_FILE = "notebook.ipynb"
@@ -25,13 +25,15 @@ PAGE_FILE = "page.html"
 
 @dataclass(frozen=True)
 class CachedStep:
+    """A notebook's last execution: its key, its outputs' digests, its notebook and page."""
+
     key: str
     seconds: float  # of the execution that made the entry
     started: str
     finished: str
     outputs: dict[str, str]  # declared output path -> SHA-256
     folder: Path
-    fingerprint: dict[str, Any]  # what `key` is a digest of (runner.step_fingerprint)
+    fingerprint: dict[str, Any]  # what `key` is a digest of (fingerprint.step_fingerprint)
 
     @property
     def notebook(self) -> Path:
@@ -43,6 +45,7 @@ class CachedStep:
 
 
 def output_digests(root: Path, outputs: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """The SHA-256 of each output under `root` ("missing" where there is none)."""
     return {o: file_sha256(root / o) if (root / o).is_file() else MISSING for o in outputs}
 
 
@@ -53,6 +56,8 @@ def changed_outputs(cached: CachedStep, root: Path) -> list[str]:
 
 
 class StepCache:
+    """The entries of a project's notebooks' last executions, under its cache folder."""
+
     def __init__(self, cache_dir: Path):
         self.folder = cache_dir / "steps"
 
@@ -112,8 +117,8 @@ class StepCache:
             "finished": finished,
             "outputs": outputs,
         }
-        io.write_json(entry, building / _ENTRY)
-        io.replace_folder(building, self.folder / step_name)
+        files.write_json(entry, building / _ENTRY)
+        files.replace_folder(building, self.folder / step_name)
 
 
 def cached_notebook_parameters(cache_dir: Path, notebook: Path) -> dict[str, Any]:
@@ -121,11 +126,11 @@ def cached_notebook_parameters(cache_dir: Path, notebook: Path) -> dict[str, Any
 
     Inspecting needs papermill, whose import alone takes longer than a run with nothing to do.
     """
-    from helpers.pipeline import notebook_parameters
+    from notebook_pipeline.spec import notebook_parameters
 
     store = cache_dir / "parameters" / f"{notebook_source_sha256(notebook)}.json"
     if store.is_file():
-        return io.read_json(store)
+        return files.read_json(store)
     declared = notebook_parameters(notebook)
-    io.write_json(declared, store)
+    files.write_json(declared, store)
     return declared

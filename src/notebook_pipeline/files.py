@@ -1,5 +1,8 @@
 """Writers that leave no half-written file or folder: data/processed, the reports and the run
-cache are written aside and put in place by renames."""
+cache are written aside and put in place by renames.
+
+Part of the engine's public base: a study's steps write their outputs with these too.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +14,6 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 PUBLISHED_FILE_MODE = 0o644
 
@@ -33,15 +34,6 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
-def write_table(table: pd.DataFrame, path: str | Path) -> Path:
-    """Write a DataFrame as Parquet, atomically."""
-    return write_atomically(Path(path), lambda tmp: table.to_parquet(tmp, index=False))
-
-
-def read_table(path: str | Path) -> pd.DataFrame:
-    return pd.read_parquet(path)
-
-
 def write_json(content: Any, path: str | Path) -> Path:
     """Write JSON (UTF-8, indented), atomically."""
     text = json.dumps(content, indent=2, ensure_ascii=False, default=str)
@@ -49,6 +41,7 @@ def write_json(content: Any, path: str | Path) -> Path:
 
 
 def read_json(path: str | Path) -> Any:
+    """Read a JSON file written by `write_json`."""
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 

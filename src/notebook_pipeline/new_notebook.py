@@ -6,11 +6,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from helpers.paths import ProjectLayout
-from helpers.pipeline import NOT_A_STEP_PREFIX, project_relative
+from notebook_pipeline.layout import ProjectLayout
+from notebook_pipeline.spec import NOT_A_STEP_PREFIX, project_relative
 
 TEMPLATE_NOTEBOOK = f"{NOT_A_STEP_PREFIX}template.ipynb"  # what `chinaflows new` copies
-TEMPLATE_INPUTS = ("data/processed/flows_summary.json",)  # what the template reads
 _NEW_STEP_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _NUMBERED_NAME = re.compile(r"(\d+)_(.+)")  # "05_sector_flows" -> "05", "sector_flows"
 
@@ -51,12 +50,13 @@ def add_step_notebook(layout: ProjectLayout, name: str) -> Path:
     return created
 
 
-def template_entry(step_name: str) -> str:
-    """The pipeline.yaml entry for a fresh copy of the template, to paste under `notebooks:`."""
+def template_entry(step_name: str, inputs: tuple[str, ...]) -> str:
+    """The pipeline.yaml entry for a fresh copy of the template, which reads `inputs`
+    (pipeline.yaml: study.template_inputs), to paste under `notebooks:`."""
     title = _unnumbered(step_name).replace("_", " ").capitalize()
     return (
         f"  {step_name}:\n"
         f'    title: "{title}"\n'  # quoted: a title such as "Yes" is text, not a boolean
-        f"    inputs: [{', '.join(TEMPLATE_INPUTS)}]  # every file or folder it reads\n"
+        f"    inputs: [{', '.join(inputs)}]  # every file or folder it reads\n"
         "    outputs: []  # every file it writes for later notebooks\n"
     )

@@ -11,6 +11,7 @@ import ast
 import contextlib
 import datetime as dt
 import graphlib
+import importlib
 import math
 import posixpath
 import re
@@ -20,8 +21,8 @@ from typing import Any
 
 import yaml
 
-from helpers.errors import InvalidParameterError
-from helpers.paths import ProjectLayout
+from notebook_pipeline.errors import InvalidParameterError
+from notebook_pipeline.layout import ProjectLayout
 
 # How long a notebook may run, kernel start included, unless pipeline.yaml sets its
 # `timeout_seconds`: generous, so that only a notebook that hangs reaches it.
@@ -42,13 +43,81 @@ class NotebookStep:
 
 
 @dataclass(frozen=True)
+class Preflight:
+    """A study's check of its raw data before any kernel starts (`study.preflight`).
+
+    `function` ("module:name") is called with the project root and the resolved parameters of
+    `step`; it raises InvalidDataError for bad data and returns the first and last date of the
+    data (ISO strings): the last is the run's as-of date unless --as-of sets one.
+    """
+
+    function: str
+    step: str
+
+
+@dataclass(frozen=True)
+class Headline:
+    """A study's headline figures (`study.headline`): the JSON file a run publishes, and the
+    function ("module:name") that turns its content into the index pages' HTML fragments."""
+
+    file: str
+    html: str
+
+
+@dataclass(frozen=True)
+class StudyHooks:
+    """What the engine asks of the study it runs, as pipeline.yaml's `study:` declares it; the
+    engine knows the study only through these."""
+
+    package: str = ""  # its code and data files are part of every notebook's cache key
+    kernel: str = "python3"  # the Jupyter kernel the notebooks name
+    preflight: Preflight | None = None
+    # Names of exceptions that mean bad input data when a notebook raises them (exit code 3).
+    invalid_data_errors: tuple[str, ...] = ()
+    page_facts: str = ""  # "module:name": rows for each page's header (see site.render_page)
+    headline: Headline | None = None
+    template_inputs: tuple[str, ...] = ()  # what notebooks/_template.ipynb reads
+
+
+def load_hook(reference: str) -> Any:
+    """The object a hook names as "package.module:name"."""
+    module, _, name = reference.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as error:
+        raise InvalidParameterError(
+            f"pipeline.yaml, study: {reference!r} cannot be loaded ({error})"
+        ) from None
+
+
+def _study_hooks(entry: dict[str, Any] | None) -> StudyHooks:
+    entry = dict(entry or {})
+    preflight = entry.get("preflight")
+    headline = entry.get("headline")
+    return StudyHooks(
+        package=entry.get("package", ""),
+        kernel=entry.get("kernel", "python3"),
+        preflight=Preflight(preflight["function"], preflight["step"]) if preflight else None,
+        invalid_data_errors=tuple(entry.get("invalid_data_errors", ())),
+        page_facts=entry.get("page_facts", ""),
+        headline=Headline(headline["file"], headline["html"]) if headline else None,
+        template_inputs=tuple(entry.get("template_inputs", ())),
+    )
+
+
+@dataclass(frozen=True)
 class Pipeline:
+    """pipeline.yaml: the notebooks in execution order, their parameters, what a run publishes
+    beside the pages, and the study's hooks."""
+
     title: str
     steps: tuple[NotebookStep, ...]  # in execution order
     shared_parameters: dict[str, Any]
     publish: tuple[str, ...]
+    study: StudyHooks = field(default_factory=StudyHooks)
 
     def step(self, name: str) -> NotebookStep:
+        """The step called `name`."""
         return next(s for s in self.steps if s.name == name)
 
 
@@ -72,6 +141,7 @@ def load_pipeline(layout: ProjectLayout) -> Pipeline:
         steps=tuple(execution_order(steps)),
         shared_parameters=dict(spec.get("parameters") or {}),
         publish=tuple(spec.get("publish", [])),
+        study=_study_hooks(spec.get("study")),
     )
 
 
@@ -106,19 +176,20 @@ def upstream_steps(pipeline: Pipeline, step: NotebookStep) -> list[str]:
     return sorted({producers[i] for i in step.inputs if i in producers})
 
 
-def steps_downstream_of(pipeline: Pipeline, path: str) -> set[str]:
-    """The notebooks that write `path`, read it, or read what a reader of it wrote.
-
-    The writer's other outputs do not carry `path` on (01 writes the survey tables too).
-    """
-    reached, affected = {path}, set()
-    for step in pipeline.steps:  # in execution order: producers before their readers
-        if reached & set(step.inputs):
-            affected.add(step.name)
-            reached |= set(step.outputs)
-        elif path in step.outputs:
-            affected.add(step.name)
-    return affected
+def step_lineage(pipeline: Pipeline, step: NotebookStep) -> set[str]:
+    """The files `step`'s page rests on: what it reads and writes, and what its inputs were
+    made from (followed through their writers' inputs only: 01 writing the survey tables too does
+    not make a survey page rest on the fund data)."""
+    producer = {o: s for s in pipeline.steps for o in s.outputs}
+    lineage = set(step.outputs)
+    todo = list(step.inputs)
+    while todo:
+        path = todo.pop()
+        if path not in lineage:
+            lineage.add(path)
+            if path in producer:
+                todo += producer[path].inputs
+    return lineage
 
 
 def notebook_parameters(path: Path) -> dict[str, Any]:
@@ -148,6 +219,7 @@ def project_relative(layout: ProjectLayout, path: Path) -> str:
 
 
 def validate_iso_date(value: str, name: str = "as_of") -> str:
+    """`value` if it is a date written YYYY-MM-DD, else InvalidParameterError naming `name`."""
     try:
         return dt.date.fromisoformat(value).isoformat()
     except (TypeError, ValueError):

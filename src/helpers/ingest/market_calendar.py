@@ -12,7 +12,7 @@ import exchange_calendars as xcals
 import numpy as np
 import pandas as pd
 
-from helpers import flows
+from helpers.analysis import flows
 
 CALENDAR = "XNYS"  # the New York Stock Exchange, where the studied ETFs list
 _FIRST_YEAR = 1990  # the calendar is built from here, so any fund history fits inside it

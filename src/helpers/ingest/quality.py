@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from helpers import market_calendar
+from helpers.analysis.flows import shifted_within_ticker
 from helpers.errors import InvalidParameterError
-from helpers.flows import shifted_within_ticker
+from helpers.ingest import market_calendar
 
 # A day's shares change by at least this factor while NAV moves the other way by about as much
 # (net assets within SPLIT_NET_ASSETS_TOLERANCE): the signature of a share split or reverse split.

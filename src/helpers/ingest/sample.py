@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from helpers.flows import as_tickers
-from helpers.market_calendar import trading_sessions
+from helpers.analysis.flows import as_tickers
+from helpers.ingest.market_calendar import trading_sessions
 
 SAMPLE_SCRIPT = "scripts/make_sample_fund_history.py"
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import yaml
 
-from helpers.errors import InvalidParameterError
-from helpers.paths import ProjectLayout
-from helpers.pipeline import (
+from notebook_pipeline.errors import InvalidParameterError
+from notebook_pipeline.layout import ProjectLayout
+from notebook_pipeline.spec import (
     Pipeline,
     checked_for_notebook,
     convert_to_default_type,
@@ -28,6 +28,8 @@ from helpers.pipeline import (
 
 @dataclass(frozen=True)
 class PipelineCheck:
+    """What `check_pipeline` found, and how much it checked."""
+
     problems: list[str]  # each names pipeline.yaml and the step, or the notebook, and what is wrong
     notebooks: int = 0  # steps checked (none when pipeline.yaml cannot be read)
     parameters: int = 0  # values pipeline.yaml sets, checked against the parameters cells

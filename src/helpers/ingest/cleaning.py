@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers import flows, io, load, market_calendar, paths
-from helpers import quality as quality_flags
+from helpers import paths, storage
+from helpers.analysis import flows
 from helpers.errors import AsOfBeforeDataError, InvalidDataError, InvalidParameterError
+from helpers.ingest import load, market_calendar
+from helpers.ingest import quality as quality_flags
 
 
 @dataclass
@@ -105,6 +107,19 @@ def check_inputs(
     ).first_and_last_day()
 
 
+def data_span(root: Path, parameters: dict) -> tuple[str, str]:
+    """pipeline.yaml's `study.preflight`: `check_inputs` on the project at `root` with the
+    cleaning notebook's `parameters`; the first and last date of the fund data (ISO)."""
+    first, last = check_inputs(
+        root / parameters.get("raw_dir", "data/raw"),
+        **{name: parameters[name] for name in _CHECK_PARAMETERS if name in parameters},
+    )
+    return f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}"
+
+
+_CHECK_PARAMETERS = ("date_format", "duplicate_dates", "unknown_tickers")
+
+
 def _up_to(table: pd.DataFrame, as_of: str) -> pd.DataFrame:
     """The rows dated up to `as_of` (the table itself, uncopied, when that is every row)."""
     if not as_of or table["date"].max() <= pd.Timestamp(as_of):
@@ -192,10 +207,10 @@ def clean_inputs(
 def write_processed(cleaned: CleanedData, processed_dir: str | Path) -> list[Path]:
     """Write every cleaned table and the quality table to `processed_dir` (atomically each)."""
     written = [
-        io.write_table(table, paths.processed_path(processed_dir, name))
+        storage.write_table(table, paths.processed_path(processed_dir, name))
         for name, table in cleaned.tables.items()
     ]
     written.append(
-        io.write_table(cleaned.quality, paths.processed_path(processed_dir, "data_quality"))
+        storage.write_table(cleaned.quality, paths.processed_path(processed_dir, "data_quality"))
     )
     return written

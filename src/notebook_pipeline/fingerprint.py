@@ -1,0 +1,170 @@
+"""Content fingerprints: what a notebook's result depends on, as SHA-256 digests.
+
+The engine re-executes a notebook only when one of these changed: its cells (not their
+outputs), its parameters, the content of its inputs, the study's package (code and data files,
+pipeline.yaml's study.package), the engine's public base that the study imports (BASE_MODULES),
+or the installed package versions. The rest of the engine's code is not part of it: an engine
+change re-renders pages, it does not re-execute notebooks. Content, not timestamps: touching a
+file re-runs nothing, and a changed file with an old timestamp is still noticed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import canonicalize_name
+
+from notebook_pipeline.spec import NotebookStep
+
+MISSING = "missing"
+_SKIPPED_NAMES = {"__pycache__", ".ipynb_checkpoints"}
+
+
+def digest(value: Any) -> str:
+    """SHA-256 of a JSON-serialisable value, independent of key order."""
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _files_below(folder: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and not _SKIPPED_NAMES.intersection(p.relative_to(folder).parts)
+    )
+
+
+def path_sha256(path: Path) -> str:
+    """Digest of a file's bytes, or of every file below a folder (names and bytes)."""
+    if path.is_file():
+        return file_sha256(path)
+    if path.is_dir():
+        folder = path.resolve()
+        return digest(
+            {f.relative_to(folder).as_posix(): file_sha256(f) for f in _files_below(folder)}
+        )
+    return MISSING
+
+
+def notebook_source_sha256(path: Path) -> str:
+    """Digest of what a notebook executes: each cell's type, source and tags, and its kernel.
+
+    Outputs, execution counts and other metadata are left out, so re-saving a notebook after
+    running it in JupyterLab does not count as a change.
+    """
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    cells = [
+        {
+            "type": cell["cell_type"],
+            "source": "".join(cell["source"]),
+            "tags": sorted(cell.get("metadata", {}).get("tags", [])),
+        }
+        for cell in notebook["cells"]
+    ]
+    kernel = notebook.get("metadata", {}).get("kernelspec", {}).get("name")
+    return digest({"cells": cells, "kernel": kernel})
+
+
+def package_source_sha256(package_dir: Path) -> str:
+    """Digest of a package's source files (code and templates), without compiled caches."""
+    folder = package_dir.resolve()
+    return digest(
+        {
+            f.relative_to(folder).as_posix(): file_sha256(f)
+            for f in _files_below(folder)
+            if f.suffix != ".pyc"
+        }
+    )
+
+
+def installed_versions() -> dict[str, str]:
+    """Every installed distribution and its version, with the Python version."""
+    versions = {
+        canonicalize_name(dist.metadata["Name"]): dist.version
+        for dist in importlib.metadata.distributions()
+        if dist.metadata["Name"]
+    }
+    return {"python": platform.python_version(), **dict(sorted(versions.items()))}
+
+
+# The engine's public base, which a study imports (atomic writes, the error types): part of every
+# notebook's fingerprint, unlike the rest of the engine.
+BASE_MODULES = ("files.py", "errors.py")
+
+
+def engine_base_sha256() -> str:
+    """Digest of the engine's public base (BASE_MODULES)."""
+    engine = Path(__file__).parent
+    return digest({name: file_sha256(engine / name) for name in BASE_MODULES})
+
+
+def study_package_sha256(package: str) -> str:
+    """Digest of the study's package (its code and data files), found without importing it;
+    "" for a project that names none."""
+    if not package:
+        return ""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(f"pipeline.yaml, study.package: no package {package!r}")
+    return package_source_sha256(Path(next(iter(spec.submodule_search_locations))))
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every notebook's fingerprint shares: the code and packages this run executes with."""
+
+    study_sha256: str
+    engine_base_sha256: str
+    environment_sha256: str
+    show_code: bool
+    as_of: str  # every page states it, also those of notebooks that do not take it
+
+
+def run_context(
+    study_package: str, show_code: bool, as_of: str, versions: dict[str, str]
+) -> RunContext:
+    """The fingerprint parts shared by a run's notebooks: the study's code and the engine's base
+    as they are now, and the installed `versions` (installed_versions)."""
+    return RunContext(
+        study_sha256=study_package_sha256(study_package),
+        engine_base_sha256=engine_base_sha256(),
+        environment_sha256=digest(versions),
+        show_code=show_code,
+        as_of=as_of,
+    )
+
+
+def step_inputs(step: NotebookStep, root: Path) -> dict[str, str]:
+    """The content digest of each declared input (a file or a whole folder) under `root`."""
+    return {i: path_sha256(root / i) for i in step.inputs}
+
+
+def step_fingerprint(
+    step: NotebookStep, parameters: dict[str, Any], inputs: dict[str, str], context: RunContext
+) -> dict[str, Any]:
+    """Everything a notebook's results depend on; a change in any part re-runs it."""
+    return {
+        "notebook": notebook_source_sha256(step.path),
+        "title": step.title,
+        "outputs": list(step.outputs),
+        "parameters": parameters,
+        "inputs": inputs,
+        "study": context.study_sha256,
+        "engine_base": context.engine_base_sha256,
+        "environment": context.environment_sha256,
+        "show_code": context.show_code,
+        "as_of": context.as_of,
+    }

@@ -1,0 +1,365 @@
+"""A run of the pipeline: a graph of notebooks, run in parallel, cached by content, published
+whole or not at all.
+
+Before any kernel starts, pre-flight resolves and checks everything (preflight.resolve_run).
+The run then works in a staging copy of the project (staging), executes each notebook after
+the ones whose outputs it reads through an executor (execution), reuses the last execution of a
+notebook whose fingerprint is unchanged (fingerprint, step_cache) and, when every notebook
+succeeded, publishes data/processed and reports/<as_of>/. A failed run leaves both as they were
+and keeps the failed notebook and its page (failures).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import graphlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import filelock
+
+from notebook_pipeline import files, fingerprint, provenance, site
+from notebook_pipeline.execution import (
+    KERNEL_LOG_SUFFIX,
+    code_cell_count,
+    local_executor,
+    run_and_render,
+)
+from notebook_pipeline.failures import (
+    ExitCode,
+    RunFailed,
+    describe_disk_full,
+    is_disk_full,
+    notebook_failure,
+)
+from notebook_pipeline.fingerprint import RunContext, run_context, step_fingerprint, step_inputs
+from notebook_pipeline.layout import ProjectLayout
+from notebook_pipeline.preflight import resolve_run
+from notebook_pipeline.progress import RunDisplay
+from notebook_pipeline.spec import NotebookStep, Pipeline, load_hook, upstream_steps
+from notebook_pipeline.staging import (
+    REPORT_STAGING_PREFIX,
+    detach_outputs,
+    keep_failed_run,
+    make_staging_project,
+    publish_processed,
+    sweep_stale_staging,
+)
+from notebook_pipeline.step_cache import StepCache, output_digests
+
+
+@dataclass
+class StepRecord:
+    """What run.json says about one notebook."""
+
+    name: str
+    title: str
+    status: str  # "executed" or "cached"
+    seconds: float  # spent in this run
+    executed_seconds: float  # of the execution whose results the report shows
+    started_at: str  # of that execution
+    executed_at: str
+    parameters: dict[str, Any]
+    inputs: dict[str, str]  # declared input -> SHA-256 of its content
+    outputs: dict[str, str] = field(default_factory=dict)
+    key: str = ""
+    # What the key is a digest of (step_fingerprint); kept in the cache to say why a notebook
+    # re-runs, left out of run.json, which lists the parameters and inputs already.
+    fingerprint: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def for_run_json(self) -> dict[str, Any]:
+        """The record as run.json lists it (without the fingerprint)."""
+        entry = asdict(self)
+        del entry["fingerprint"]
+        return entry
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def run_pipeline(
+    layout: ProjectLayout,
+    as_of: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    *,
+    show_code: bool = False,
+    jobs: int | None = None,
+    force: bool = False,
+    display: RunDisplay | None = None,
+    lock_timeout: float = 0,
+    executor: Callable[[int], Executor] = local_executor,
+) -> Path:
+    """Run the pipeline and publish reports/<as_of>/; returns that folder.
+
+    One run at a time per project: the lock is an OS file lock, so a lock left by a killed
+    process is free again at once, and the run that takes it sweeps the killed run's staging
+    folders. A second run waits `lock_timeout` seconds for it. Notebooks execute through
+    `executor(jobs)` (execution.local_executor: threads on this machine).
+    """
+    display = display or RunDisplay()
+    layout.work_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with filelock.FileLock(layout.lock_file, timeout=lock_timeout):
+            sweep_stale_staging(layout)
+            run = _Run(layout, display, show_code, jobs or os.cpu_count() or 1, force, executor)
+            return run.run(as_of, dict(overrides or {}))
+    except filelock.Timeout:
+        raise RunFailed(
+            ExitCode.IN_PROGRESS,
+            f"another run is in progress (it holds {layout.lock_file}); "
+            "wait for it to finish or pass --wait SECONDS",
+        ) from None
+    except OSError as error:
+        if not is_disk_full(error):
+            raise
+        raise RunFailed(ExitCode.DISK_FULL, describe_disk_full(error, layout.root)) from None
+    finally:
+        display.close()
+
+
+class _Run:
+    """One run, from its resolved parameters to the published report."""
+
+    def __init__(
+        self,
+        layout: ProjectLayout,
+        display: RunDisplay,
+        show_code: bool,
+        jobs: int,
+        force: bool,
+        executor: Callable[[int], Executor],
+    ):
+        self.layout = layout
+        self.display = display
+        self.show_code = show_code
+        self.jobs = jobs
+        self.force = force
+        self.executor = executor
+        self.cache = StepCache(layout.cache_dir)
+        self.as_of = ""
+
+    def run(self, as_of: str | None, overrides: dict[str, Any]) -> Path:
+        started = _now()
+        pipeline, as_of, parameters = resolve_run(self.layout, as_of, overrides)
+
+        self.as_of = as_of
+        run_id = f"{as_of}-{uuid.uuid4().hex[:8]}"
+        work = self.layout.staging_dir / run_id
+        report_staging = self.layout.reports_dir / f"{REPORT_STAGING_PREFIX}{run_id}"
+        try:
+            project = make_staging_project(self.layout, work)
+            self.project = project
+            self.pipeline = pipeline
+            self.page = site.PageContext(
+                self.layout, as_of, self.layout.report_dir(as_of), pipeline, self.show_code
+            )
+            report_staging.mkdir(parents=True)
+            versions = fingerprint.installed_versions()
+            context = run_context(pipeline.study.package, self.show_code, as_of, versions)
+            records = self._run_graph(pipeline, parameters, project, report_staging, context)
+            for published in pipeline.publish:
+                shutil.copy2(project.root / published, report_staging / Path(published).name)
+            for log in report_staging.glob(f"*{KERNEL_LOG_SUFFIX}"):
+                log.unlink()
+            run = {
+                "title": pipeline.title,
+                "as_of": as_of,
+                "status": "succeeded",
+                "started": started,
+                "finished": _now(),
+                "jobs": self.jobs,
+                "forced": self.force,
+                "git": provenance.git_state(self.layout.root),
+                "python": versions["python"],
+                "packages": provenance.project_package_versions(versions),
+                "environment_sha256": context.environment_sha256,
+                "study_sha256": context.study_sha256,
+                "notebooks": [records[step.name].for_run_json() for step in pipeline.steps],
+            }
+            (report_staging / "run.json").write_text(json.dumps(run, indent=2), encoding="utf-8")
+            self._remember(records, report_staging)
+
+            headline_file, headline_html = _headline_hook(pipeline)
+            published = report_staging / headline_file if headline_file else None
+            headline = json.loads(published.read_text()) if published and published.exists() else {}
+            site.render_run_index(
+                report_staging,
+                run,
+                headline_html(headline),
+                [Path(p).name for p in pipeline.publish],
+            )
+            publish_processed(project.processed_dir, self.layout.processed_dir)
+            target = self.layout.report_dir(as_of)
+            files.replace_folder(report_staging, target)
+            site.render_site_index(
+                self.layout.reports_dir, pipeline.title, headline_file, headline_html
+            )
+            return target
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+            shutil.rmtree(report_staging, ignore_errors=True)
+
+    def _remember(self, records: dict[str, StepRecord], report_staging: Path) -> None:
+        for record in records.values():
+            if record.status == "executed":
+                self.cache.store(
+                    record.name,
+                    record.key,
+                    fingerprint=record.fingerprint,
+                    seconds=record.executed_seconds,
+                    started=record.started_at,
+                    finished=record.executed_at,
+                    outputs=record.outputs,
+                    notebook=report_staging / f"{record.name}.ipynb",
+                    page=report_staging / f"{record.name}.html",
+                )
+
+    def _run_graph(
+        self,
+        pipeline: Pipeline,
+        parameters: dict[str, dict[str, Any]],
+        project: ProjectLayout,
+        report_staging: Path,
+        context: RunContext,
+    ) -> dict[str, StepRecord]:
+        """Each notebook after the ones whose outputs it reads, up to `jobs` at a time."""
+        steps = {step.name: step for step in pipeline.steps}
+        sorter = graphlib.TopologicalSorter(
+            {step.name: upstream_steps(pipeline, step) for step in pipeline.steps}
+        )
+        sorter.prepare()
+        for step in pipeline.steps:
+            self.display.add(step.name, code_cell_count(step.path))
+
+        records: dict[str, StepRecord] = {}
+        ready: list[str] = []
+        running: dict[Future, StepRecord] = {}
+        failure: tuple[NotebookStep, BaseException] | None = None
+        with self.executor(self.jobs) as pool:
+            while failure is None and sorter.is_active():
+                ready += sorted(sorter.get_ready())
+                while ready and len(running) < self.jobs:
+                    step = steps[ready.pop(0)]
+                    record = self._fingerprinted(step, parameters[step.name], project, context)
+                    if self._reuse(record, project, report_staging):
+                        records[step.name] = record
+                        sorter.done(step.name)
+                        continue
+                    detach_outputs(step, project)
+                    self.display.running(step.name)
+                    record.started_at = _now()
+                    future = pool.submit(
+                        run_and_render,
+                        step,
+                        parameters[step.name],
+                        project,
+                        report_staging,
+                        self.display,
+                        self.page,
+                    )
+                    running[future] = record
+                if not running:
+                    continue
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    record = running.pop(future)
+                    try:
+                        seconds = future.result()
+                    except Exception as error:  # noqa: BLE001 - reported with its notebook below
+                        self.display.failed(record.name)
+                        failure = failure or (steps[record.name], error)
+                        continue
+                    record.seconds = record.executed_seconds = seconds
+                    record.executed_at = _now()
+                    record.outputs = output_digests(project.root, steps[record.name].outputs)
+                    records[record.name] = record
+                    self.display.done(record.name, seconds)
+                    sorter.done(record.name)
+        if failure is not None:
+            self._fail(*failure, parameters, report_staging)
+        return records
+
+    def _reuse(self, record: StepRecord, project: ProjectLayout, report_staging: Path) -> bool:
+        """Take the notebook's last execution if its fingerprint is unchanged (no kernel)."""
+        cached = None if self.force else self.cache.lookup(record.name, record.key, project.root)
+        if cached is None:
+            return False
+        shutil.copy2(cached.notebook, report_staging / f"{record.name}.ipynb")
+        shutil.copy2(cached.page, report_staging / f"{record.name}.html")
+        record.status = "cached"
+        record.executed_seconds = cached.seconds
+        record.started_at = cached.started
+        record.executed_at = cached.finished
+        record.outputs = cached.outputs
+        self.display.cached(record.name)
+        return True
+
+    def _fingerprinted(self, step, parameters, project: ProjectLayout, context) -> StepRecord:
+        inputs = step_inputs(step, project.root)
+        parts = step_fingerprint(step, parameters, inputs, context)
+        return StepRecord(
+            name=step.name,
+            title=step.title,
+            status="executed",
+            seconds=0.0,
+            executed_seconds=0.0,
+            started_at="",
+            executed_at="",
+            parameters=parameters,
+            inputs=inputs,
+            key=fingerprint.digest(parts),
+            fingerprint=parts,
+        )
+
+    def _fail(self, step, error, parameters, report_staging: Path):
+        """Stop the run for `step`'s `error`: keep the failed run, raise RunFailed."""
+        from jupyter_client.kernelspec import NoSuchKernel
+
+        executed = report_staging / f"{step.name}.ipynb"
+        if isinstance(error, NoSuchKernel):
+            raise RunFailed(
+                ExitCode.USAGE,
+                f"{step.name}: its notebook names the Jupyter kernel {error.name!r}, which is not"
+                " registered in this environment; `chinaflows kernel` registers the project's"
+                " kernel (make does it for you)",
+            ) from None
+        if is_disk_full(error):
+            # Keeping the failed run would need room: it is discarded with the staging folders.
+            raise RunFailed(
+                ExitCode.DISK_FULL,
+                describe_disk_full(error, self.layout.root, step.name, executed),
+            ) from None
+        if executed.exists():
+            failed = self.layout.failed_reports_dir / self.as_of
+            page = dataclasses.replace(self.page, published_dir=failed, show_code=True)
+            site.render_page(step, parameters[step.name], report_staging, page, self.project)
+        failed = keep_failed_run(report_staging, self.layout, self.as_of)
+        raise notebook_failure(
+            step.name,
+            error,
+            failed,
+            self.pipeline.study.invalid_data_errors,
+            KERNEL_LOG_SUFFIX,
+        ) from None
+
+
+def _headline_hook(pipeline: Pipeline) -> tuple[str | None, Callable[[dict], site.HeadlineHtml]]:
+    """The name of the study's headline file in a report folder and its HTML (study.headline);
+    none and empty fragments for a study without headline figures."""
+    headline = pipeline.study.headline
+    if headline is None:
+        return None, lambda _: site.HeadlineHtml()
+    return Path(headline.file).name, load_hook(headline.html)
