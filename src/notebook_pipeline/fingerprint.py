@@ -100,9 +100,9 @@ def installed_versions() -> dict[str, str]:
     return {"python": platform.python_version(), **dict(sorted(versions.items()))}
 
 
-# The engine's public base, which a study imports (atomic writes, the error types): part of every
-# notebook's fingerprint, unlike the rest of the engine.
-BASE_MODULES = ("files.py", "errors.py")
+# The engine's public base, which a study imports (atomic writes, the error types, the project's
+# layout): part of every notebook's fingerprint, unlike the rest of the engine.
+BASE_MODULES = ("errors.py", "files.py", "layout.py")
 
 
 def engine_base_sha256() -> str:
