@@ -22,6 +22,7 @@ import nbformat
 import pytest
 
 from helpers.paths import DEFAULT_LAYOUT
+from helpers.present.page_facts import PROCESSED_DIR, page_facts, read_flows_source
 from helpers.present.show import SAMPLE_MARK
 from notebook_pipeline import site as report
 
@@ -107,7 +108,7 @@ def test_page_is_self_contained_and_opens_with_its_parameters(tmp_path):
         "A <page>",
         {"as_of": AS_OF, "tolerance_pct": 1.0, "cohorts": {"technology": ["KWEB"]}},
         as_of=AS_OF,
-        flows_source="sample",
+        facts=study_facts(tmp_path, synthetic=[True, True]),
     ).read_text(encoding="utf-8")
 
     assert_self_contained(page)
@@ -126,7 +127,13 @@ def test_page_is_self_contained_and_opens_with_its_parameters(tmp_path):
 def test_page_with_code_and_user_data(tmp_path):
     executed = executed_notebook(tmp_path, tmp_path / "project")
     page = report.render_notebook_html(
-        executed, tmp_path / "p.html", "P", {}, show_code=True, as_of=AS_OF, flows_source="user"
+        executed,
+        tmp_path / "p.html",
+        "P",
+        {},
+        show_code=True,
+        as_of=AS_OF,
+        facts=study_facts(tmp_path, synthetic=[True, False]),
     ).read_text(encoding="utf-8")
     assert "print" in page and "hello" in page
     assert "secret_marker" not in page  # never shown as code, even with --show-code
@@ -143,14 +150,31 @@ def test_page_without_a_fund_flows_source_states_none(tmp_path):
     assert "<th>fund flows</th>" not in page
 
 
+def study_facts(tmp_path: Path, synthetic: list[bool]) -> list[tuple[str, str]]:
+    """The study's header rows for a page resting on daily flows marked `synthetic`."""
+    import pandas as pd
+
+    processed = tmp_path / "facts" / PROCESSED_DIR
+    processed.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"is_synthetic": synthetic}).to_parquet(processed / "daily_flows.parquet")
+    return page_facts(tmp_path / "facts", {f"{PROCESSED_DIR}/daily_flows.parquet"})
+
+
 def test_read_flows_source(tmp_path):
     import pandas as pd
 
-    assert report.read_flows_source(tmp_path) is None
+    assert read_flows_source(tmp_path) is None
     pd.DataFrame({"is_synthetic": [True, True]}).to_parquet(tmp_path / "daily_flows.parquet")
-    assert report.read_flows_source(tmp_path) == "sample"
+    assert read_flows_source(tmp_path) == "sample"
     pd.DataFrame({"is_synthetic": [True, False]}).to_parquet(tmp_path / "daily_flows.parquet")
-    assert report.read_flows_source(tmp_path) == "user"
+    assert read_flows_source(tmp_path) == "user"
+
+
+def test_page_facts_state_the_flows_source_only_on_pages_resting_on_them(tmp_path):
+    resting = study_facts(tmp_path, synthetic=[True])
+    assert resting[0][0] == "fund flows" and SAMPLE_MARK in resting[0][1]
+    elsewhere = page_facts(tmp_path / "facts", {"data/processed/survey_figures.parquet"})
+    assert [label for label, _ in elsewhere] == ["reported figures, survey, events"]
 
 
 # --- a fresh report ------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""headline.json and sources (helpers.summary), index pages (helpers.report), atomic writes
-(helpers.io), on hand-made inputs."""
+"""headline.json and sources (helpers.analysis.summary), index pages (notebook_pipeline.site) with
+the study's headline fragments (helpers.present.headline), atomic writes (helpers.storage), on
+hand-made inputs."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ import pytest
 
 from helpers import storage
 from helpers.analysis.summary import build_headline, sources_table
+from helpers.present.headline import headline_html
 from notebook_pipeline import site as report
 
 SCRIPT = "<script>alert(1)</script>"
 ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
 SAMPLE_MARK = "sample data (synthetic)"
+HEADLINE_FILE = "headline.json"
 
 
 # --- build_headline ------------------------------------------------------------------------------
@@ -291,8 +294,16 @@ def reports(tmp_path) -> Path:
     return reports
 
 
+def site_index(reports: Path, title: str) -> str:
+    """The site index as a run writes it, with the study's headline columns."""
+    page = report.render_site_index(reports, title, HEADLINE_FILE, headline_html)
+    return page.read_text(encoding="utf-8")
+
+
 def test_site_index_lists_newest_first_and_skips_hidden_folders(reports):
-    page = report.render_site_index(reports, "All runs").read_text(encoding="utf-8")
+    page = report.render_site_index(reports, "All runs", HEADLINE_FILE, headline_html).read_text(
+        encoding="utf-8"
+    )
     newer = page.index('href="2025-06-30/index.html"')
     older = page.index('href="2025-03-31/index.html"')
     assert newer < older
@@ -303,7 +314,9 @@ def test_site_index_lists_newest_first_and_skips_hidden_folders(reports):
 
 
 def test_site_index_shows_the_headline_figures(reports):
-    page = report.render_site_index(reports, "All runs").read_text(encoding="utf-8")
+    page = report.render_site_index(reports, "All runs", HEADLINE_FILE, headline_html).read_text(
+        encoding="utf-8"
+    )
     assert "<h1>All runs</h1>" in page
     assert "+2.00 bn" in page
     assert "-3.00 bn" in page
@@ -314,7 +327,7 @@ def test_site_index_shows_the_headline_figures(reports):
 
 
 def test_read_published_runs(reports):
-    runs = report.read_published_runs(reports)
+    runs = report.read_published_runs(reports, HEADLINE_FILE)
     assert [r["folder"] for r in runs] == ["2025-06-30", "2025-03-31"]
     assert runs[0]["headline"]["flows_source"] == "sample"
 
@@ -322,7 +335,9 @@ def test_read_published_runs(reports):
 def test_site_index_lists_a_run_without_headline(tmp_path):
     reports = tmp_path / "reports"
     publish(reports, "2025-06-30", run_record("2025-06-30", status="succeeded"), None)
-    page = report.render_site_index(reports, "All runs").read_text(encoding="utf-8")
+    page = report.render_site_index(reports, "All runs", HEADLINE_FILE, headline_html).read_text(
+        encoding="utf-8"
+    )
     assert 'href="2025-06-30/index.html"' in page
     assert SAMPLE_MARK not in page
 
@@ -331,10 +346,17 @@ def test_site_index_escapes_text_from_data(tmp_path):
     reports = tmp_path / "reports"
     head = headline("sample", 1e9, -1e9, 1.0, 0.5)
     publish(reports, "2025-06-30", run_record("2025-06-30", title=SCRIPT, status=SCRIPT), head)
-    page = report.render_site_index(reports, f"Runs {SCRIPT}").read_text(encoding="utf-8")
+    page = report.render_site_index(
+        reports, f"Runs {SCRIPT}", HEADLINE_FILE, headline_html
+    ).read_text(encoding="utf-8")
     assert SCRIPT not in page
     assert "<script" not in page
     assert page.count(ESCAPED_SCRIPT) >= 3  # the site title (twice) and the run's status
+
+
+def render_run_index(folder: Path, run: dict, headline: dict) -> Path:
+    """The run index as a run writes it, with the study's headline fragments."""
+    return report.render_run_index(folder, run, headline_html(headline), [HEADLINE_FILE])
 
 
 def test_run_index_escapes_text_from_data(tmp_path):
@@ -342,7 +364,7 @@ def test_run_index_escapes_text_from_data(tmp_path):
     run["notebooks"][0]["title"] = SCRIPT
     head = headline("sample", 1e9, -1e9, 1.0, 0.5)
     head["flows"]["ytd_usd"] = {SCRIPT: 1e9}
-    page = report.render_run_index(tmp_path, run, head).read_text(encoding="utf-8")
+    page = render_run_index(tmp_path, run, head).read_text(encoding="utf-8")
     assert SCRIPT not in page
     assert "<script" not in page
     assert page.count(ESCAPED_SCRIPT) >= 4  # <title>, <h1>, the page link, the ticker
@@ -350,7 +372,7 @@ def test_run_index_escapes_text_from_data(tmp_path):
 
 def test_run_index_marks_sample_data(tmp_path):
     head = headline("sample", 2e9, -3e9, 14.7, 0.014)
-    page = report.render_run_index(tmp_path, run_record("2025-06-30"), head).read_text("utf-8")
+    page = render_run_index(tmp_path, run_record("2025-06-30"), head).read_text("utf-8")
     assert tmp_path.joinpath("index.html").is_file()
     assert SAMPLE_MARK in page
     assert "the shipped sample" in page
@@ -362,14 +384,14 @@ def test_run_index_marks_sample_data(tmp_path):
 
 def test_run_index_without_sample_mark_for_user_data(tmp_path):
     head = headline("user", 2e9, -3e9, 14.7, 0.014)
-    page = report.render_run_index(tmp_path, run_record("2025-06-30"), head).read_text("utf-8")
+    page = render_run_index(tmp_path, run_record("2025-06-30"), head).read_text("utf-8")
     assert SAMPLE_MARK not in page
     assert "your own data" in page
     assert "the shipped sample" not in page
 
 
 def test_run_index_without_headline(tmp_path):
-    page = report.render_run_index(tmp_path, run_record("2025-06-30"), {}).read_text("utf-8")
+    page = render_run_index(tmp_path, run_record("2025-06-30"), {}).read_text("utf-8")
     assert SAMPLE_MARK not in page
     assert "Headline figures" not in page
     assert '<a href="01_clean_data.html">Data cleaning</a>' in page

@@ -241,14 +241,15 @@ def main(
     except SystemExit as exit_:
         return ExitCode.USAGE if exit_.code else ExitCode.OK
     # The project: --project-dir, else the one around the working folder.
-    args.project_dir = args.project_dir or ProjectLayout(find_project_root())
-    if not args.project_dir.pipeline_file.is_file():
-        print(
-            f"{prog}: no pipeline.yaml in {args.project_dir.root} or any folder above it; run "
-            "this inside the project (or set CHINAFLOWS_ROOT to its folder)",
-            file=sys.stderr,
-        )
-        return ExitCode.USAGE
+    if args.project_dir is None:
+        args.project_dir = ProjectLayout(find_project_root())
+        if not args.project_dir.pipeline_file.is_file():
+            print(
+                f"{prog}: no pipeline.yaml in {args.project_dir.root} or any folder above it; "
+                "run this inside the project (or set CHINAFLOWS_ROOT to its folder)",
+                file=sys.stderr,
+            )
+            return ExitCode.USAGE
     if args.command in study_commands:
         return study_commands[args.command].handle(args)
     if args.command == "run":

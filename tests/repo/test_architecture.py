@@ -91,3 +91,20 @@ def test_the_readme_map_lists_every_module(package, heading):
         if path.name != "__init__.py"
     }
     assert sorted(modules - listed) == []
+
+
+@pytest.mark.parametrize("package", [STUDY, ENGINE])
+def test_every_module_class_and_public_function_has_a_docstring(package):
+    missing = []
+    for path in module_files(package):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        if not ast.get_docstring(tree) and path.name != "__init__.py":
+            missing.append(module_name(path))
+        missing += [
+            f"{module_name(path)}.{node.name}"
+            for node in tree.body
+            if isinstance(node, ast.FunctionDef | ast.ClassDef)
+            and not node.name.startswith("_")
+            and not ast.get_docstring(node)
+        ]
+    assert missing == []

@@ -16,6 +16,8 @@ from helpers.ingest import quality as quality_flags
 
 @dataclass
 class CleanedData:
+    """What the cleaning step makes of data/raw: the processed tables and the quality table."""
+
     tables: dict[str, pd.DataFrame]  # by the names of helpers.paths.PROCESSED_FILES
     quality: pd.DataFrame  # one row per table and reason: rows read, kept, dropped
     flows_source: str  # "sample" or "user"

@@ -100,6 +100,7 @@ def mark_sample(figure: Figure, sample: bool) -> Figure:
 
 
 def usd_bn_axis(axis) -> None:
+    """Label a chart's y axis in US$ bn."""
     axis.yaxis.set_major_formatter(USD_BN)
     axis.set_ylabel("US$ bn")
 

@@ -17,6 +17,7 @@ def usd_bn(amount: float, signed: bool = True) -> str:
 
 
 def pct(value: float, digits: int = 1, signed: bool = False) -> str:
+    """12.345 -> '12.3%' ('+12.3%' when `signed`)."""
     return f"{value:+.{digits}f}%" if signed else f"{value:.{digits}f}%"
 
 
