@@ -9,7 +9,7 @@ from project_runs import run
 
 from helpers.paths import copy_project_inputs
 
-# The `reliability` fixture and the generated reliability table (tests/reliability.py).
+# The `reliability` fixture and the generated reliability table (tests/support/reliability.py).
 pytest_plugins = ["reliability"]
 
 

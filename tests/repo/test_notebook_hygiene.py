@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from test_lab import MAKE
+from repository import MAKE
 
 from helpers.paths import DEFAULT_LAYOUT
 

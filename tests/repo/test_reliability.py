@@ -1,5 +1,5 @@
-"""The reliability plugin (tests/reliability.py): rows recorded by tests, outcomes taken from
-their reports, and the Markdown table written only when asked for."""
+"""The reliability plugin (tests/support/reliability.py): rows recorded by tests, outcomes
+taken from their reports, and the Markdown table written only when asked for."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from reliability import TABLE_ENV, describe_run
 
-TESTS_DIR = Path(__file__).parent
+SUPPORT_DIR = Path(__file__).parents[1] / "support"  # where the reliability plugin is
 
 # A small test suite that uses the fixture: one passing, one failing after it recorded, one
 # failing before it could record, one recording a real process with a temporary path in it.
@@ -47,7 +47,7 @@ def _run_example_suite(
     (folder / "conftest.py").write_text('pytest_plugins = ["reliability"]\n')
     (folder / "test_example.py").write_text(textwrap.dedent(EXAMPLE_SUITE))
     env = {k: v for k, v in os.environ.items() if k != TABLE_ENV}
-    env["PYTHONPATH"] = os.pathsep.join([str(TESTS_DIR), env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join([str(SUPPORT_DIR), env.get("PYTHONPATH", "")])
     if table is not None:
         env[TABLE_ENV] = str(table)
     return subprocess.run(

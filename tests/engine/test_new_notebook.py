@@ -14,12 +14,13 @@ import nbformat
 import pytest
 import yaml
 from project_runs import run
+from repository import TEMPLATE_INPUTS
 
 from helpers.cli import main
 from helpers.paths import DEFAULT_LAYOUT
 from helpers.present import show
 from notebook_pipeline.failures import ExitCode
-from notebook_pipeline.new_notebook import TEMPLATE_INPUTS, TEMPLATE_NOTEBOOK
+from notebook_pipeline.new_notebook import TEMPLATE_NOTEBOOK
 
 TEMPLATE = DEFAULT_LAYOUT.notebooks_dir / TEMPLATE_NOTEBOOK
 

@@ -21,22 +21,10 @@ from pathlib import Path
 
 import pytest
 from jupyter_client.manager import KernelManager
+from repository import MAKE, PROJECT_KERNEL, ROOT
 
 from helpers.paths import DEFAULT_LAYOUT
-from notebook_pipeline.kernel import KERNEL_NAME
 
-ROOT = DEFAULT_LAYOUT.root
-PROJECT_KERNEL = KERNEL_NAME
-# `make` as a researcher runs it, on the environment that runs these tests. A test never
-# reinstalls that environment: --old-file takes the Makefile's install stamp as up to date.
-MAKE = [
-    "make",
-    "--no-print-directory",
-    "-f",
-    str(ROOT / "Makefile"),
-    f"VENV={sys.prefix}",
-    f"--old-file={Path(sys.prefix) / '.installed'}",
-]
 KERNEL_TIMEOUT = 120  # seconds for a kernel to start or answer, on a busy 2-core machine
 LAB_START_TIMEOUT = 180  # seconds for JupyterLab to answer its API
 LAB_STOP_TIMEOUT = 60
@@ -86,7 +74,7 @@ def test_every_notebook_names_the_project_kernel():
     it on the same one."""
     for notebook in sorted(DEFAULT_LAYOUT.notebooks_dir.glob("*.ipynb")):
         kernel = json.loads(notebook.read_text(encoding="utf-8"))["metadata"]["kernelspec"]
-        assert kernel["name"] == KERNEL_NAME, notebook.name
+        assert kernel["name"] == PROJECT_KERNEL, notebook.name
 
 
 def test_the_project_kernel_reloads_an_edited_module_without_restart(

@@ -34,7 +34,7 @@ from helpers.paths import USER_FUND_HISTORY_DIR, ProjectLayout, copy_project_inp
 RELIABILITY_AREA = "bad input"
 CORPUS = Path(__file__).parent / "bad_inputs"
 CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text(encoding="utf-8"))
-RELIABILITY_TABLE = Path(__file__).parents[1] / "docs" / "reliability.md"
+RELIABILITY_TABLE = Path(__file__).parents[2] / "docs" / "reliability.md"
 PROJECT_NAME = "china-tech-flows"  # the copies' folder: messages name files below it
 
 # KWEB's history in every valid case (files/kweb_plain.csv and its messy variants).
@@ -243,5 +243,5 @@ def test_the_reliability_table_lists_every_case_as_passed():
 
 
 def test_the_table_is_written_where_make_reliability_points():
-    makefile = (Path(__file__).parents[1] / "Makefile").read_text(encoding="utf-8")
+    makefile = (Path(__file__).parents[2] / "Makefile").read_text(encoding="utf-8")
     assert f"{TABLE_ENV}=docs/{RELIABILITY_TABLE.name}" in makefile
