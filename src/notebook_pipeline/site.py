@@ -35,7 +35,7 @@ _TEMPLATES = jinja2.Environment(
 
 
 _PAGE_TEMPLATES = TEMPLATES_DIR / "nbconvert"
-PAGE_TEMPLATE = "chinaflows_page"  # nbconvert's "lab" page without CDN scripts (see its file)
+PAGE_TEMPLATE = "report_page"  # nbconvert's "lab" page without CDN scripts (see its file)
 
 # A row of a page's header that the study adds (study.page_facts): a label and its HTML, which
 # the study escapes (it may mark text, such as a sample banner).
@@ -118,7 +118,7 @@ def render_notebook_html(
     as_of = as_of or parameters.get("as_of") or None
     resources = {
         "metadata": {"name": f"{title}: as of {as_of}" if as_of else title},
-        "chinaflows_page_header": _page_header(parameters, as_of, list(facts)),
+        "report_page_header": _page_header(parameters, as_of, list(facts)),
     }
     body, _ = exporter.from_notebook_node(notebook, resources=resources)
     html_path.write_text(body, encoding="utf-8")
