@@ -36,8 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scale_data import make_scale_project  # noqa: E402
 
 from helpers.paths import ProjectLayout, copy_project_inputs  # noqa: E402
-from notebook_pipeline.run import checked_as_of  # noqa: E402
-from notebook_pipeline.spec import load_pipeline, resolve_parameters  # noqa: E402
+from notebook_pipeline.preflight import resolve_run  # noqa: E402
 
 POLL_SECONDS = 0.05
 GB = 1024**3
@@ -89,9 +88,7 @@ def runner_command(project: Path) -> list[str]:
 
 def naive_chain(project: Path, out: Path) -> list[list[str]]:
     """papermill then nbconvert for each notebook, in order, with the runner's parameters."""
-    layout = ProjectLayout(project)
-    pipeline = load_pipeline(layout)
-    parameters = resolve_parameters(pipeline, {}, checked_as_of(layout))
+    pipeline, _, parameters = resolve_run(ProjectLayout(project), None, {})
     commands = []
     for step in pipeline.steps:
         parameter_file = out / f"{step.name}.yaml"

@@ -1,7 +1,7 @@
 """Write data/raw/sample/fund_history_sample.csv: the calibrated SYNTHETIC sample fund history.
 
 Reads the reported flow figures (data/raw/reported_flows.csv), builds the seeded sample with
-`helpers.sample.make_sample_fund_history`, writes it, and prints how closely the flows derived
+`helpers.ingest.sample.make_sample_fund_history`, writes it, and prints how closely the flows derived
 from the written file reproduce each reported figure.
 
     python scripts/make_sample_fund_history.py [--seed 2025] [--start 2024-10-31] [--end 2025-12-31]
