@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import paths
 from helpers.analysis.flows import derive_daily_flows, period_flows, reconcile_reported_flows
-from helpers.ingest import sample
+from helpers.ingest import load, sample
 from helpers.ingest.sample import calibration_targets, make_sample_fund_history
 
 FOUR = ("MCHI", "FXI", "KWEB", "ASHR")
@@ -191,12 +192,7 @@ def test_no_figures_gives_uncalibrated_noise(reported):
 
 def test_committed_sample_is_up_to_date():
     """data/raw/sample must be regenerated (make sample) whenever reported_flows.csv changes."""
-    load = pytest.importorskip("helpers.load")
-    paths = pytest.importorskip("helpers.paths")
     raw_dir = paths.DEFAULT_LAYOUT.raw_dir
-    csv = raw_dir / paths.SAMPLE_FUND_HISTORY
-    if not csv.is_file() or not paths.raw_path(raw_dir, "reported_flows").is_file():
-        pytest.skip("no committed sample or reported flows")
     committed = load.read_sample_fund_history(raw_dir)
     reported = load.read_reported_flows(paths.raw_path(raw_dir, "reported_flows"))
     regenerated = make_sample_fund_history(reported, seed=2025)
