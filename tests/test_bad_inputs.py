@@ -28,7 +28,7 @@ import yaml
 from project_runs import run
 from reliability import TABLE_ENV
 
-from helpers.fund_files import MAX_FILE_BYTES
+from helpers.ingest.fund_files import MAX_FILE_BYTES
 from helpers.paths import USER_FUND_HISTORY_DIR, ProjectLayout, copy_project_inputs
 
 RELIABILITY_AREA = "bad input"

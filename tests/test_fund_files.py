@@ -1,4 +1,4 @@
-"""Reading a researcher's own fund files (helpers.fund_files).
+"""Reading a researcher's own fund files (helpers.ingest.fund_files).
 
 Every input is a small file written here by hand, and every expected number is typed in: the
 tests never compute an expectation with the code under test. Refusals are checked for the file,
@@ -17,9 +17,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import fund_files
 from helpers.errors import InvalidDataError, InvalidParameterError
-from helpers.fund_files import detect_format, read_fund_file
+from helpers.ingest.fund_files import detect_format, read_fund_file
+from helpers.ingest.fund_files import sniffing as fund_file_sniffing
+from helpers.ingest.fund_files.checks import today as fund_files_today
 
 READABLE = "the readable formats are CSV, XLSX, Parquet and SpreadsheetML (.xls from iShares)"
 
@@ -555,7 +556,7 @@ def test_slash_dates_mixing_day_first_and_month_first_are_refused(tmp_path):
 
 
 def test_a_date_in_the_future_is_refused_naming_the_row(tmp_path):
-    today = fund_files._today()
+    today = fund_files_today()
     tomorrow = today + dt.timedelta(days=1)
     text = f"Date,NAV,Shares\n{today},30,100\n{tomorrow},31,110\n2062-01-12,31,120\n"
     assert refused(write(tmp_path, "KWEB.csv", text)) == [
@@ -690,11 +691,11 @@ def test_html_page_is_refused(tmp_path):
 
 def test_file_over_the_size_limit_is_refused(tmp_path, monkeypatch):
     path = write(tmp_path, "KWEB.csv", "Date,NAV,Shares\n2026-01-12,30,1\n")  # 32 bytes
-    monkeypatch.setattr(fund_files, "MAX_FILE_BYTES", 31)
+    monkeypatch.setattr(fund_file_sniffing, "MAX_FILE_BYTES", 31)
     assert refused(path) == [
         "the file is 32 bytes, over the limit of 31 bytes; split it into smaller files"
     ]
-    monkeypatch.setattr(fund_files, "MAX_FILE_BYTES", 32)
+    monkeypatch.setattr(fund_file_sniffing, "MAX_FILE_BYTES", 32)
     assert read_fund_file(path, "history")["nav"].tolist() == [30.0]
 
 

@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from helpers import fund_files, paths
+from helpers import paths
 from helpers.errors import InvalidDataError, InvalidParameterError
+from helpers.ingest import fund_files
 from helpers.schemas import FUND_HISTORY_SCHEMA, RAW_SCHEMAS
 
 CSV_HEADER_LINES = 1  # a record with row label i starts on line i + 2 (see read_csv_text)
@@ -281,9 +282,9 @@ def read_fund_data(
 ) -> FundData:
     """The researcher's files in fund_history/ and flows/ if there are any, else the sample.
 
-    Each file is read by helpers.fund_files (its format recognised from its content). A ticker
-    may come from one folder only; a (ticker, date) in several files is resolved as described in
-    `_resolve_duplicates`.
+    Each file is read by helpers.ingest.fund_files (its format recognised from its content). A
+    ticker may come from one folder only; a (ticker, date) in several files is resolved as
+    described in `_resolve_duplicates`.
     """
     if duplicate_dates not in DUPLICATE_DATES:
         raise InvalidParameterError(

@@ -1,0 +1,1 @@
+"""Raw formats to validated canonical tables."""
