@@ -21,6 +21,8 @@ from helpers.errors import InvalidDataError, InvalidParameterError
 from helpers.ingest.fund_files import detect_format, read_fund_file
 from helpers.ingest.fund_files import sniffing as fund_file_sniffing
 from helpers.ingest.fund_files.checks import today as fund_files_today
+from helpers.ingest.fund_files.sniffing import Sniffed
+from helpers.ingest.fund_files.spreadsheetml_reader import read_spreadsheetml
 
 READABLE = "the readable formats are CSV, XLSX, Parquet and SpreadsheetML (.xls from iShares)"
 
@@ -406,6 +408,90 @@ def test_doctype_and_entity_declarations_are_refused(tmp_path):
     (problem,) = refused(path)
     assert "named .xls but it is an XML document with a DOCTYPE or ENTITY declaration" in problem
     assert problem.endswith(READABLE)
+
+
+BILLION_LAUGHS = (
+    '<!DOCTYPE lolz [\n<!ENTITY lol "lol">\n'
+    + "".join(
+        f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10 if n > 1 else "&lol;" * 10}">\n'
+        for n in range(1, 10)
+    )
+    + "]>\n"
+)
+DTD_REFUSED = (
+    "named .xls but it is an XML document with a DOCTYPE or ENTITY declaration, refused for safety"
+    f" (entity expansion); {READABLE}"
+)
+
+
+def test_billion_laughs_spreadsheetml_is_refused_naming_the_file(tmp_path):
+    # Nine levels of ten: &lol9; would expand to 10**9 "lol"s. The cell uses it.
+    history = HISTORICAL.replace("iShares MSCI China ETF", "&lol9;")
+    path = write(tmp_path, "MCHI_fund.xls", spreadsheetml(history, prolog=BILLION_LAUGHS))
+    assert refused(path) == [DTD_REFUSED]
+    with pytest.raises(InvalidDataError, match="DOCTYPE or ENTITY declaration"):
+        detect_format(path)
+
+
+def test_the_spreadsheetml_reader_refuses_a_doctype_itself(tmp_path):
+    # Sniffing refuses it first; the reader parses with defusedxml too (the file could change
+    # between the two), and says the same, naming the file.
+    path = write(tmp_path, "MCHI_fund.xls", spreadsheetml(HISTORICAL, prolog=BILLION_LAUGHS))
+    with pytest.raises(InvalidDataError) as caught:
+        read_spreadsheetml(path, Sniffed(format="spreadsheetml"), "history")
+    assert caught.value.file == str(path)
+    assert caught.value.problems == [DTD_REFUSED]
+
+
+def test_external_entity_spreadsheetml_is_refused(tmp_path):
+    prolog = '<!DOCTYPE ss:Workbook [<!ENTITY secret SYSTEM "file:///etc/passwd">]>\n'
+    history = HISTORICAL.replace("iShares MSCI China ETF", "&secret;")
+    path = write(tmp_path, "MCHI_fund.xls", spreadsheetml(history, prolog=prolog))
+    assert refused(path) == [DTD_REFUSED]
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "<!doctype html>\n<html><body>Sign in</body></html>",  # lower case: not even XML
+        "<html lang=en><body>Sign in</body></html>",  # an attribute without quotes
+        '<!-- saved -->\n<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN">\n<HTML></HTML>',
+    ],
+)
+def test_html_pages_are_told_from_xml_with_a_doctype(tmp_path, page):
+    (problem,) = refused(write(tmp_path, "MCHI_fund.xls", page))
+    assert problem.startswith("named .xls but it is an HTML page")
+
+
+def test_spreadsheetml_with_a_comment_before_the_workbook_is_read(tmp_path):
+    text = spreadsheetml(HISTORICAL, prolog="<!-- exported by iShares -->\n")
+    table = read_fund_file(write(tmp_path, "MCHI_fund.xls", text), "history")
+    assert table["nav"].tolist() == [54.3, 54.87, 55.12]
+
+
+NOT_SPREADSHEETML = ", not a SpreadsheetML workbook"
+
+
+@pytest.mark.parametrize(
+    ("text", "described"),
+    [
+        (
+            '<?xml version="1.0"?>\n<rss version="2.0"><channel/></rss>',
+            f"an XML document whose root is <rss>{NOT_SPREADSHEETML}",
+        ),
+        (
+            '<a:feed xmlns:a="urn:x"></a:feed>',
+            f"an XML document whose root is <a:feed>{NOT_SPREADSHEETML}",
+        ),
+        ("<Workbook></Workbook>", f"an XML document whose root is <Workbook>{NOT_SPREADSHEETML}"),
+        ("<!-- never closed\n<Workbook/>", "XML whose start could not be read"),
+        ("<123>\n", "markup that is not a SpreadsheetML workbook"),
+    ],
+)
+def test_markup_that_is_not_spreadsheetml_is_described(tmp_path, text, described):
+    assert refused(write(tmp_path, "MCHI_fund.xls", text)) == [
+        f"named .xls but it is {described}; {READABLE}"
+    ]
 
 
 # --------------------------------------------------------------------------------------------

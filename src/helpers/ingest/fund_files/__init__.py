@@ -18,9 +18,10 @@ Formats (recognised by content, never by the file extension; see `detect_format`
 - Parquet: typed date/timestamp and number columns are used as they are; text columns are parsed
   like CSV cells. Only the columns needed are read.
 - SpreadsheetML 2003 XML, as in the ``.xls`` fund files iShares publishes: the worksheet named
-  "Historical" is read (case-insensitive); other sheets are ignored. DOCTYPE and ENTITY
-  declarations are refused (entity-expansion attacks), as is malformed XML (its line and column
-  are given; iShares files with a raw ``&`` are refused this way).
+  "Historical" is read (case-insensitive); other sheets are ignored. The XML is parsed by
+  defusedxml: DOCTYPE and ENTITY declarations are refused (entity-expansion attacks), as is
+  malformed XML (its line and column are given; iShares files with a raw ``&`` are refused this
+  way).
 - In CSV and workbooks, lines above the header (a title, notes) are skipped: the header is the
   first of the first 50 rows naming the date and another recognised column (else the first naming
   the date).
@@ -74,7 +75,7 @@ Values:
 Stages, one module each:
 
 1. `sniffing`: size check, format from the first 64 KiB (signatures, ZIP contents, text
-   encoding from `encoding`, the XML root and prolog).
+   encoding from `encoding`, the XML root parsed by defusedxml through `safe_xml`).
 2. A reader per format, `csv_reader`, `xlsx_reader`, `spreadsheetml_reader` and
    `parquet_reader`: the raw cells (`table`) and the layout (`layout`: which column holds the
    date, ticker and values, and in which unit).

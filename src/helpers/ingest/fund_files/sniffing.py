@@ -6,21 +6,31 @@ that is none of the readable formats is refused saying what it looks like.
 
 from __future__ import annotations
 
+import io
 import re
 import warnings
+import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from xml.parsers.expat import errors as expat_errors
 
 from helpers.errors import InvalidDataError
 from helpers.ingest.fund_files.encoding import decode_head
+from helpers.ingest.fund_files.safe_xml import (
+    DTD_REFUSAL,
+    HTML_REFUSAL,
+    SPREADSHEETML_NS,
+    DefusedXmlException,
+    DTDForbidden,
+    iterparse,
+    local_name,
+)
 
 MAX_FILE_BYTES: int = 1 << 30  # 1 GiB: larger files are refused before reading
 
 _READABLE_FORMATS = "CSV, XLSX, Parquet and SpreadsheetML (.xls from iShares)"
 _HEAD_BYTES = 64 * 1024
-
-SPREADSHEETML_NS = "urn:schemas-microsoft-com:office:spreadsheet"
 
 _EXTENSION_FORMATS = {
     ".csv": "csv",
@@ -168,31 +178,62 @@ def _identify_zip(path: Path) -> Sniffed:
 
 
 def _identify_xml(text: str) -> Sniffed:
-    """SpreadsheetML, or a refusal naming the kind of markup (the prolog is scanned by hand so
-    that DOCTYPE/ENTITY declarations are refused before any XML parser sees them)."""
-    position = 0
-    while True:
-        while position < len(text) and text[position].isspace():
-            position += 1
-        rest = text[position:]
-        if rest.startswith(("<?", "<!--")):
-            end = text.find("?>" if rest.startswith("<?") else "-->", position)
-            if end < 0:
-                return Sniffed(refusal="XML whose start could not be read")
-            position = end + 2
-            continue
-        if rest[:14].lower().startswith("<!doctype html") or rest[:5].lower() == "<html":
-            return Sniffed(refusal="an HTML page (perhaps a web page saved instead of the file)")
-        if rest.startswith("<!"):
-            return Sniffed(
-                refusal="an XML document with a DOCTYPE or ENTITY declaration, refused for safety"
-                " (entity expansion)"
-            )
-        tag = re.match(r"<([A-Za-z_][\w.:-]*)([^>]*)>", rest)
-        if not tag:
-            return Sniffed(refusal="markup that is not a SpreadsheetML workbook")
-        if tag.group(1).split(":")[-1] == "Workbook" and SPREADSHEETML_NS in tag.group(2):
-            return Sniffed(format="spreadsheetml")
-        return Sniffed(
-            refusal=f"an XML document whose root is <{tag.group(1)}>, not a SpreadsheetML workbook"
-        )
+    """SpreadsheetML, or a refusal naming the kind of markup.
+
+    defusedxml parses the start of the text up to the root element, so that a DOCTYPE or ENTITY
+    declaration is refused before anything could expand it.
+    """
+    namespaces: dict[str, str] = {}  # uri -> prefix, as declared on the root element
+    try:
+        for event, item in iterparse(io.StringIO(text), ("start-ns", "start")):
+            if event == "start":
+                return _identify_root(item.tag, namespaces)
+            prefix, uri = item
+            namespaces.setdefault(uri, prefix)
+    except DTDForbidden as error:
+        return Sniffed(refusal=HTML_REFUSAL if _is_html(error.name) else DTD_REFUSAL)
+    except DefusedXmlException:
+        return Sniffed(refusal=DTD_REFUSAL)
+    except ET.ParseError as error:
+        return Sniffed(refusal=_unreadable_start(text, error))
+    return Sniffed(refusal=_UNREADABLE_START)  # not reached: no root is a ParseError
+
+
+_UNREADABLE_START = "XML whose start could not be read"
+_CUT_SHORT = {
+    expat_errors.codes[message]
+    for message in (expat_errors.XML_ERROR_UNCLOSED_TOKEN, expat_errors.XML_ERROR_PARTIAL_CHAR)
+}
+
+
+def _is_html(name: str) -> bool:
+    return name.lower().startswith("html")
+
+
+def _identify_root(tag: str, namespaces: dict[str, str]) -> Sniffed:
+    """SpreadsheetML when the root is a Workbook declaring the SpreadsheetML namespace."""
+    name = local_name(tag)
+    uri = tag[1:].partition("}")[0] if tag.startswith("{") else ""
+    prefix = namespaces.get(uri, "")
+    written = f"{prefix}:{name}" if prefix else name  # as in the file: <ss:Workbook>
+    if _is_html(written):
+        return Sniffed(refusal=HTML_REFUSAL)
+    if name == "Workbook" and SPREADSHEETML_NS in namespaces:
+        return Sniffed(format="spreadsheetml")
+    return Sniffed(
+        refusal=f"an XML document whose root is <{written}>, not a SpreadsheetML workbook"
+    )
+
+
+def _unreadable_start(text: str, error: ET.ParseError) -> str:
+    """What markup the parser stopped at before the root element looks like."""
+    line, column = error.position
+    offset = sum(len(previous) + 1 for previous in text.split("\n")[: line - 1]) + column
+    markup = text[max(text.rfind("<", 0, offset + 1), 0) :].lower()
+    if markup.startswith(("<!doctype html", "<html")):
+        return HTML_REFUSAL  # e.g. '<!doctype html>' (lower case) or '<html lang=en>'
+    if markup.startswith("<!") and not markup.startswith("<!--"):
+        return DTD_REFUSAL  # a declaration the parser could not even read is refused as one
+    if error.code in _CUT_SHORT and markup.startswith(("<?", "<!--")):
+        return _UNREADABLE_START  # a declaration or comment that does not end
+    return "markup that is not a SpreadsheetML workbook"

@@ -1,7 +1,7 @@
-"""SpreadsheetML 2003 XML (iShares' .xls): the sheet named "Historical", streamed.
+"""SpreadsheetML 2003 XML (iShares' .xls): the sheet named "Historical", streamed by defusedxml.
 
-Malformed XML is refused with its line and column (DOCTYPE and ENTITY declarations were refused
-by sniffing).
+A DOCTYPE or ENTITY declaration is refused (entity expansion), as is malformed XML, with its
+line and column.
 """
 
 from __future__ import annotations
@@ -19,7 +19,14 @@ from helpers.ingest.fund_files.layout import (
     header_index,
     looked_for,
 )
-from helpers.ingest.fund_files.sniffing import SPREADSHEETML_NS, Sniffed
+from helpers.ingest.fund_files.safe_xml import (
+    DTD_REFUSAL,
+    SPREADSHEETML_NS,
+    DefusedXmlException,
+    iterparse,
+    local_name,
+)
+from helpers.ingest.fund_files.sniffing import Sniffed, refusal
 from helpers.ingest.fund_files.table import Table, table_from_rows
 
 
@@ -39,23 +46,23 @@ def read_spreadsheetml(path: Path, sniffed: Sniffed, kind: FileKind) -> tuple[Ta
     )
 
 
-def _local_name(tag: str) -> str:
-    return tag.rpartition("}")[2]
-
-
 def _ss_attribute(element: ET.Element, name: str) -> str | None:
     return element.get(f"{{{SPREADSHEETML_NS}}}{name}", element.get(name))
 
 
 def _historical_rows(path: Path) -> tuple[list[str], list[tuple[int, list]] | None]:
-    """(all sheet names, rows of the sheet named 'Historical' or None), streaming the XML."""
+    """(all sheet names, rows of the sheet named 'Historical' or None), streaming the XML.
+
+    Sniffing refused a DOCTYPE before the root already; parsing with defusedxml here too keeps
+    the whole file from declaring any.
+    """
     sheets: list[str] = []
     rows: list[tuple[int, list]] | None = None
     reading, row_number = False, 0
     try:
         with path.open("rb") as handle:
-            for event, element in ET.iterparse(handle, events=("start", "end")):
-                tag = _local_name(element.tag)
+            for event, element in iterparse(handle, ("start", "end")):
+                tag = local_name(element.tag)
                 if event == "start" and tag == "Worksheet":
                     sheets.append(_ss_attribute(element, "Name") or "")
                     reading = rows is None and sheets[-1].strip().casefold() == "historical"
@@ -69,6 +76,8 @@ def _historical_rows(path: Path) -> tuple[list[str], list[tuple[int, list]] | No
                 elif event == "end" and tag == "Worksheet":
                     reading = False
                     element.clear()
+    except DefusedXmlException:
+        raise refusal(path, DTD_REFUSAL) from None
     except ET.ParseError as error:
         line, column = error.position  # expat counts columns from 0; editors from 1
         raise InvalidDataError(
@@ -93,9 +102,9 @@ def _row_values(row: ET.Element, path: Path) -> list[object]:
     """A row's cell texts by column (ss:Index and ss:MergeAcross leave gaps)."""
     values: dict[int, object] = {}
     column = 0
-    for cell in (child for child in row if _local_name(child.tag) == "Cell"):
+    for cell in (child for child in row if local_name(child.tag) == "Cell"):
         column = _spreadsheet_index(cell, column, path, "column")
-        data = next((c for c in cell if _local_name(c.tag) == "Data"), None)
+        data = next((c for c in cell if local_name(c.tag) == "Data"), None)
         if data is not None:
             values[column] = _cell_value(data)
         merged = _ss_attribute(cell, "MergeAcross")
