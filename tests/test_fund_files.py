@@ -101,6 +101,28 @@ def test_latin1_encoding(tmp_path):
     assert table["shares_outstanding"].tolist() == [400.0]
 
 
+def test_cp1252_text_is_decoded_as_charset_normalizer_guesses(tmp_path):
+    # Not UTF-8: the guess decides how text is shown. Latin-1 has no '€' (byte 0x80).
+    text = "Fonds géré – valeurs en € (« NAV »)\nDate,NAV,Shares\n2026-01-12,30.5 €,100\n"
+    path = write(tmp_path, "CQQQ.csv", text, "cp1252")
+    assert refused(path) == ["row 3, column 'NAV': '30.5 €' is not a number"]
+
+
+def test_cyrillic_cp1251_text_is_decoded_as_charset_normalizer_guesses(tmp_path):
+    text = "Дата,NAV,Shares,Фонд\n2026-01-12,н/д,100,Китай\n"
+    path = write(tmp_path, "KWEB.csv", text.replace("Дата", "Date"), "cp1251")
+    assert refused(path) == ["row 2, column 'NAV': 'н/д' is not a number"]
+
+
+def test_a_guess_that_would_lose_a_currency_sign_gives_way_to_cp1252(tmp_path):
+    # A few bytes say little: charset-normalizer takes 'NAV (£)' in cp1252 for Japanese
+    # (cp932, 'NAV (｣)'), which would read pounds as dollars.
+    text = "Date,NAV (£),Shares\n2026-01-12,30.5,100\n2026-01-13,31,100\n"
+    assert refused(write(tmp_path, "KWEB.csv", text, "cp1252")) == [
+        "column 'NAV (£)': the amounts are in GBP; only US dollars are read (convert them first)"
+    ]
+
+
 def test_utf16_tab_separated(tmp_path):
     text = "As Of\tNAV\tShares Outstanding\nJan 12, 2026\t55.1\t2000\n"
     table = read_fund_file(write(tmp_path, "MCHI.txt", text, "utf-16"), "history")

@@ -12,7 +12,9 @@ the column; all problems of a file are reported together.
 Formats (recognised by content, never by the file extension; see `detect_format`):
 
 - CSV text: delimiter ``,`` ``;`` tab or ``|`` (sniffed); UTF-8 or UTF-16, with or without BOM,
-  else Latin-1. Decimal commas ("30,5") are not read.
+  else the encoding charset-normalizer guesses (cp1252 where that reads the text alike, and where
+  a guess would lose a currency sign; Latin-1 when nothing fits). Decimal commas ("30,5") are
+  not read.
 - XLSX (Office Open XML workbook): a sheet named "Historical" is preferred, else the first sheet
   with a header. Cells typed as dates or numbers are used as such (formulas by their saved value).
 - Parquet: typed date/timestamp and number columns are used as they are; text columns are parsed
