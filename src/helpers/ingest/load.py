@@ -282,9 +282,9 @@ def read_fund_data(
 ) -> FundData:
     """The researcher's files in fund_history/ and flows/ if there are any, else the sample.
 
-    Each file is read by helpers.fund_files (its format recognised from its content). A ticker
-    may come from one folder only; a (ticker, date) in several files is resolved as described in
-    `_resolve_duplicates`.
+    Each file is read by helpers.ingest.fund_files (its format recognised from its content). A
+    ticker may come from one folder only; a (ticker, date) in several files is resolved as
+    described in `_resolve_duplicates`.
     """
     if duplicate_dates not in DUPLICATE_DATES:
         raise InvalidParameterError(

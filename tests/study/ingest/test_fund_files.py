@@ -1,4 +1,4 @@
-"""Reading a researcher's own fund files (helpers.fund_files).
+"""Reading a researcher's own fund files (helpers.ingest.fund_files).
 
 Every input is a small file written here by hand, and every expected number is typed in: the
 tests never compute an expectation with the code under test. Refusals are checked for the file,
@@ -18,8 +18,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from helpers.errors import InvalidDataError, InvalidParameterError
-from helpers.ingest import fund_files
 from helpers.ingest.fund_files import detect_format, read_fund_file
+from helpers.ingest.fund_files import sniffing as fund_file_sniffing
+from helpers.ingest.fund_files.checks import today as fund_files_today
+from helpers.ingest.fund_files.sniffing import Sniffed
+from helpers.ingest.fund_files.spreadsheetml_reader import read_spreadsheetml
 
 READABLE = "the readable formats are CSV, XLSX, Parquet and SpreadsheetML (.xls from iShares)"
 
@@ -96,6 +99,28 @@ def test_latin1_encoding(tmp_path):
     assert table["ticker"].tolist() == ["CQQQ"]
     assert table["nav"].tolist() == [12.5]
     assert table["shares_outstanding"].tolist() == [400.0]
+
+
+def test_cp1252_text_is_decoded_as_charset_normalizer_guesses(tmp_path):
+    # Not UTF-8: the guess decides how text is shown. Latin-1 has no '€' (byte 0x80).
+    text = "Fonds géré – valeurs en € (« NAV »)\nDate,NAV,Shares\n2026-01-12,30.5 €,100\n"
+    path = write(tmp_path, "CQQQ.csv", text, "cp1252")
+    assert refused(path) == ["row 3, column 'NAV': '30.5 €' is not a number"]
+
+
+def test_cyrillic_cp1251_text_is_decoded_as_charset_normalizer_guesses(tmp_path):
+    text = "Дата,NAV,Shares,Фонд\n2026-01-12,н/д,100,Китай\n"
+    path = write(tmp_path, "KWEB.csv", text.replace("Дата", "Date"), "cp1251")
+    assert refused(path) == ["row 2, column 'NAV': 'н/д' is not a number"]
+
+
+def test_a_guess_that_would_lose_a_currency_sign_gives_way_to_cp1252(tmp_path):
+    # A few bytes say little: charset-normalizer takes 'NAV (£)' in cp1252 for Japanese
+    # (cp932, 'NAV (｣)'), which would read pounds as dollars.
+    text = "Date,NAV (£),Shares\n2026-01-12,30.5,100\n2026-01-13,31,100\n"
+    assert refused(write(tmp_path, "KWEB.csv", text, "cp1252")) == [
+        "column 'NAV (£)': the amounts are in GBP; only US dollars are read (convert them first)"
+    ]
 
 
 def test_utf16_tab_separated(tmp_path):
@@ -407,6 +432,90 @@ def test_doctype_and_entity_declarations_are_refused(tmp_path):
     assert problem.endswith(READABLE)
 
 
+BILLION_LAUGHS = (
+    '<!DOCTYPE lolz [\n<!ENTITY lol "lol">\n'
+    + "".join(
+        f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10 if n > 1 else "&lol;" * 10}">\n'
+        for n in range(1, 10)
+    )
+    + "]>\n"
+)
+DTD_REFUSED = (
+    "named .xls but it is an XML document with a DOCTYPE or ENTITY declaration, refused for safety"
+    f" (entity expansion); {READABLE}"
+)
+
+
+def test_billion_laughs_spreadsheetml_is_refused_naming_the_file(tmp_path):
+    # Nine levels of ten: &lol9; would expand to 10**9 "lol"s. The cell uses it.
+    history = HISTORICAL.replace("iShares MSCI China ETF", "&lol9;")
+    path = write(tmp_path, "MCHI_fund.xls", spreadsheetml(history, prolog=BILLION_LAUGHS))
+    assert refused(path) == [DTD_REFUSED]
+    with pytest.raises(InvalidDataError, match="DOCTYPE or ENTITY declaration"):
+        detect_format(path)
+
+
+def test_the_spreadsheetml_reader_refuses_a_doctype_itself(tmp_path):
+    # Sniffing refuses it first; the reader parses with defusedxml too (the file could change
+    # between the two), and says the same, naming the file.
+    path = write(tmp_path, "MCHI_fund.xls", spreadsheetml(HISTORICAL, prolog=BILLION_LAUGHS))
+    with pytest.raises(InvalidDataError) as caught:
+        read_spreadsheetml(path, Sniffed(format="spreadsheetml"), "history")
+    assert caught.value.file == str(path)
+    assert caught.value.problems == [DTD_REFUSED]
+
+
+def test_external_entity_spreadsheetml_is_refused(tmp_path):
+    prolog = '<!DOCTYPE ss:Workbook [<!ENTITY secret SYSTEM "file:///etc/passwd">]>\n'
+    history = HISTORICAL.replace("iShares MSCI China ETF", "&secret;")
+    path = write(tmp_path, "MCHI_fund.xls", spreadsheetml(history, prolog=prolog))
+    assert refused(path) == [DTD_REFUSED]
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "<!doctype html>\n<html><body>Sign in</body></html>",  # lower case: not even XML
+        "<html lang=en><body>Sign in</body></html>",  # an attribute without quotes
+        '<!-- saved -->\n<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN">\n<HTML></HTML>',
+    ],
+)
+def test_html_pages_are_told_from_xml_with_a_doctype(tmp_path, page):
+    (problem,) = refused(write(tmp_path, "MCHI_fund.xls", page))
+    assert problem.startswith("named .xls but it is an HTML page")
+
+
+def test_spreadsheetml_with_a_comment_before_the_workbook_is_read(tmp_path):
+    text = spreadsheetml(HISTORICAL, prolog="<!-- exported by iShares -->\n")
+    table = read_fund_file(write(tmp_path, "MCHI_fund.xls", text), "history")
+    assert table["nav"].tolist() == [54.3, 54.87, 55.12]
+
+
+NOT_SPREADSHEETML = ", not a SpreadsheetML workbook"
+
+
+@pytest.mark.parametrize(
+    ("text", "described"),
+    [
+        (
+            '<?xml version="1.0"?>\n<rss version="2.0"><channel/></rss>',
+            f"an XML document whose root is <rss>{NOT_SPREADSHEETML}",
+        ),
+        (
+            '<a:feed xmlns:a="urn:x"></a:feed>',
+            f"an XML document whose root is <a:feed>{NOT_SPREADSHEETML}",
+        ),
+        ("<Workbook></Workbook>", f"an XML document whose root is <Workbook>{NOT_SPREADSHEETML}"),
+        ("<!-- never closed\n<Workbook/>", "XML whose start could not be read"),
+        ("<123>\n", "markup that is not a SpreadsheetML workbook"),
+    ],
+)
+def test_markup_that_is_not_spreadsheetml_is_described(tmp_path, text, described):
+    assert refused(write(tmp_path, "MCHI_fund.xls", text)) == [
+        f"named .xls but it is {described}; {READABLE}"
+    ]
+
+
 # --------------------------------------------------------------------------------------------
 # Flows and units
 # --------------------------------------------------------------------------------------------
@@ -555,7 +664,7 @@ def test_slash_dates_mixing_day_first_and_month_first_are_refused(tmp_path):
 
 
 def test_a_date_in_the_future_is_refused_naming_the_row(tmp_path):
-    today = fund_files._today()
+    today = fund_files_today()
     tomorrow = today + dt.timedelta(days=1)
     text = f"Date,NAV,Shares\n{today},30,100\n{tomorrow},31,110\n2062-01-12,31,120\n"
     assert refused(write(tmp_path, "KWEB.csv", text)) == [
@@ -690,11 +799,11 @@ def test_html_page_is_refused(tmp_path):
 
 def test_file_over_the_size_limit_is_refused(tmp_path, monkeypatch):
     path = write(tmp_path, "KWEB.csv", "Date,NAV,Shares\n2026-01-12,30,1\n")  # 32 bytes
-    monkeypatch.setattr(fund_files, "MAX_FILE_BYTES", 31)
+    monkeypatch.setattr(fund_file_sniffing, "MAX_FILE_BYTES", 31)
     assert refused(path) == [
         "the file is 32 bytes, over the limit of 31 bytes; split it into smaller files"
     ]
-    monkeypatch.setattr(fund_files, "MAX_FILE_BYTES", 32)
+    monkeypatch.setattr(fund_file_sniffing, "MAX_FILE_BYTES", 32)
     assert read_fund_file(path, "history")["nav"].tolist() == [30.0]
 
 
