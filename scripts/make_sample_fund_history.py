@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.flows import derive_daily_flows, reconcile_reported_flows
+from helpers.analysis.flows import derive_daily_flows
+from helpers.analysis.reconciliation import reconcile_reported_flows
 from helpers.load import read_reported_flows, read_sample_fund_history
 from helpers.paths import DEFAULT_LAYOUT, SAMPLE_FUND_HISTORY, raw_path
 from helpers.sample import SAMPLE_END, SAMPLE_START, make_sample_fund_history

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from helpers import sample
-from helpers.flows import derive_daily_flows, period_flows, reconcile_reported_flows
+from helpers.analysis.flows import derive_daily_flows, period_flows
+from helpers.analysis.reconciliation import reconcile_reported_flows
 from helpers.sample import calibration_targets, make_sample_fund_history
 
 FOUR = ("MCHI", "FXI", "KWEB", "ASHR")

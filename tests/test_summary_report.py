@@ -1,4 +1,4 @@
-"""headline.json and sources (helpers.summary), index pages (helpers.report), atomic writes
+"""headline.json and sources (helpers.analysis.summary), index pages (helpers.report), atomic writes
 (helpers.io), on hand-made inputs."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from helpers import io, report
-from helpers.summary import build_headline, sources_table
+from helpers.analysis.summary import build_headline, sources_table
 
 SCRIPT = "<script>alert(1)</script>"
 ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"

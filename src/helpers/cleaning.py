@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers import flows, io, load, market_calendar, paths
+from helpers import io, load, market_calendar, paths
 from helpers import quality as quality_flags
+from helpers.analysis import flows
 from helpers.errors import AsOfBeforeDataError, InvalidDataError, InvalidParameterError
+from helpers.tickers import sorted_by_ticker_and_date
 
 
 @dataclass
@@ -167,7 +169,7 @@ def clean_inputs(
     daily = derived  # sorted by ticker and date
     if not ready.empty:
         both = pd.concat([derived, _ready_daily(ready)], ignore_index=True)
-        daily = flows.sorted_by_ticker_and_date(both)
+        daily = sorted_by_ticker_and_date(both)
     daily = quality_flags.add_quality_flags(daily, large_flow_pct, stale_nav_days)
     base_days = int(derived["flow_usd"].isna().sum())
     quality.append(
