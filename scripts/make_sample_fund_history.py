@@ -1,8 +1,8 @@
 """Write data/raw/sample/fund_history_sample.csv: the calibrated SYNTHETIC sample fund history.
 
 Reads the reported flow figures (data/raw/reported_flows.csv), builds the seeded sample with
-`helpers.ingest.sample.make_sample_fund_history`, writes it, and prints how closely the flows derived
-from the written file reproduce each reported figure.
+`helpers.ingest.sample.make_sample_fund_history`, writes it, and prints how closely the flows
+derived from the written file reproduce each reported figure.
 
     python scripts/make_sample_fund_history.py [--seed 2025] [--start 2024-10-31] [--end 2025-12-31]
 """
@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.analysis.flows import derive_daily_flows, reconcile_reported_flows
+from helpers.analysis.reconciliation import reconcile_reported_flows
+from helpers.ingest.daily_flows import derive_daily_flows
 from helpers.ingest.load import read_reported_flows, read_sample_fund_history
 from helpers.ingest.sample import SAMPLE_END, SAMPLE_START, make_sample_fund_history
 from helpers.paths import DEFAULT_LAYOUT, SAMPLE_FUND_HISTORY, raw_path

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from project_runs import run
+from two_funds import history_table
 
+from helpers.ingest.daily_flows import derive_daily_flows
 from helpers.paths import copy_project_inputs
 
 # The `reliability` fixture and the generated reliability table (tests/support/reliability.py).
@@ -21,3 +24,16 @@ def published_run(tmp_path_factory) -> tuple[Path, object]:
     result = run(project)
     assert result.returncode == 0, result.stderr
     return project, result
+
+
+@pytest.fixture
+def history() -> pd.DataFrame:
+    """Two funds over four trading days (tests/two_funds.py), rows deliberately out of order,
+    with a pass-through column."""
+    return history_table()
+
+
+@pytest.fixture
+def daily(history) -> pd.DataFrame:
+    """The daily flows of `history`."""
+    return derive_daily_flows(history)

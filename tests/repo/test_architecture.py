@@ -108,3 +108,20 @@ def test_every_module_class_and_public_function_has_a_docstring(package):
             and not ast.get_docstring(node)
         ]
     assert missing == []
+
+
+def test_the_study_stages_import_downwards_only():
+    """present may use analysis and ingest, analysis may use ingest; never the other way."""
+    later = {
+        "ingest": (f"{STUDY}.analysis", f"{STUDY}.present"),
+        "analysis": (f"{STUDY}.present",),
+    }
+    wrong = []
+    for stage, forbidden in later.items():
+        for path in module_files(f"{STUDY}/{stage}"):
+            wrong += [
+                f"{module_name(path)} imports {name}"
+                for name in imported_modules(path)
+                if name.startswith(forbidden)
+            ]
+    assert wrong == []

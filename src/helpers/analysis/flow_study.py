@@ -1,9 +1,10 @@
-"""The questions a fund-flows analyst asks of daily flows, beyond the sums in helpers.flows.
+"""The questions a fund-flows analyst asks of daily flows, beyond the sums in
+helpers.analysis.flows.
 
 Organic growth (flows as a share of starting net assets), flows per week and month, flows around
 events, each fund's largest months and weeks, and whether flows chase the previous period's
-return. Every function takes the daily table of `helpers.flows.derive_daily_flows` (columns date,
-ticker, nav, net_assets_usd, flow_usd) and returns a new DataFrame.
+return. Every function takes the daily table of `helpers.ingest.daily_flows.derive_daily_flows`
+(columns date, ticker, nav, net_assets_usd, flow_usd) and returns a new DataFrame.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from helpers.analysis.flows import flows_by_period
 from helpers.errors import InvalidParameterError
 from helpers.ingest import market_calendar
 
@@ -83,11 +83,32 @@ def _check_freq(freq: str) -> None:
         raise InvalidParameterError(f"freq must be {WEEKLY!r} or {MONTHLY!r}; got {freq!r}")
 
 
+_PERIOD_OF_FREQ = {"MS": "M", "QS": "Q", "YS": "Y"}
+
+
+def _sums_per_period(daily: pd.DataFrame, freq: str) -> pd.DataFrame:
+    """Net flow per period (rows) and ticker (columns).
+
+    `freq` is a pandas period frequency: "W-FRI" (weeks ending on Friday), "MS" or "M"
+    (calendar months), "QS"/"Q", "YS"/"Y", "D". Rows are labelled by the period's first
+    calendar day (a Saturday for "W-FRI"); NaN where a ticker has no flow in the period.
+    """
+    period_freq = _PERIOD_OF_FREQ.get(freq, freq)
+    period_start = daily["date"].dt.to_period(period_freq).dt.start_time.rename("period_start")
+    table = (
+        daily.groupby([period_start, daily["ticker"]])["flow_usd"]
+        .sum(min_count=1)
+        .unstack("ticker")
+    )
+    table.columns.name = "ticker"
+    return table
+
+
 def flows_per_period(daily: pd.DataFrame, freq: str) -> pd.DataFrame:
     """Net flow per week (`WEEKLY`, labelled by the Friday it ends on) or month (`MONTHLY`,
     labelled by its first day); rows periods, columns tickers."""
     _check_freq(freq)
-    table = flows_by_period(daily, freq)
+    table = _sums_per_period(daily, freq)
     if freq == WEEKLY:
         table.index = table.index + pd.Timedelta(days=6)
         table.index.name = "week_ending"

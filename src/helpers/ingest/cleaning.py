@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 
 from helpers import paths, storage
-from helpers.analysis import flows
 from helpers.errors import AsOfBeforeDataError, InvalidDataError, InvalidParameterError
-from helpers.ingest import load, market_calendar
+from helpers.ingest import daily_flows, load, market_calendar
 from helpers.ingest import quality as quality_flags
+from helpers.tickers import sorted_by_ticker_and_date
 
 
 @dataclass
@@ -178,13 +178,13 @@ def clean_inputs(
     note = f"dropped: dated after the as-of date {as_of}" if kept < read else ""
     quality.append(_quality_row("fund data", files, read, kept, note))
 
-    derived = flows.derive_daily_flows(
+    derived = daily_flows.derive_daily_flows(
         history, nav_basis=nav_basis, shares_lag_days=shares_lag_days
     )
     daily = derived  # sorted by ticker and date
     if not ready.empty:
         both = pd.concat([derived, _ready_daily(ready)], ignore_index=True)
-        daily = flows.sorted_by_ticker_and_date(both)
+        daily = sorted_by_ticker_and_date(both)
     daily = quality_flags.add_quality_flags(daily, large_flow_pct, stale_nav_days)
     base_days = int(derived["flow_usd"].isna().sum())
     quality.append(

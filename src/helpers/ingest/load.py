@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from helpers import paths
 from helpers.errors import InvalidDataError, InvalidParameterError
 from helpers.ingest import fund_files
 from helpers.ingest.schemas import FUND_HISTORY_SCHEMA, RAW_SCHEMAS
+from helpers.tickers import as_tickers
 
 CSV_HEADER_LINES = 1  # a record with row label i starts on line i + 2 (see read_csv_text)
 _BOOLEAN_TEXT = {"true": True, "false": False}
@@ -140,15 +140,8 @@ def read_raw_table(path: str | Path, name: str) -> pd.DataFrame:
     table = validate(table, schema, path)
     table["source"] = describe_source(table)
     if "tickers" in table:
-        table["tickers"] = table["tickers"].map(split_tickers)
+        table["tickers"] = table["tickers"].map(as_tickers)
     return table
-
-
-def split_tickers(text: object) -> tuple[str, ...]:
-    """'MCHI;FXI' -> ('MCHI', 'FXI'); missing -> ()."""
-    if not isinstance(text, str):
-        return ()
-    return tuple(t for t in re.split(r"\s*;\s*", text.strip()) if t)
 
 
 def read_reported_flows(path: str | Path) -> pd.DataFrame:

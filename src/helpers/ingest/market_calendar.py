@@ -12,7 +12,7 @@ import exchange_calendars as xcals
 import numpy as np
 import pandas as pd
 
-from helpers.analysis import flows
+from helpers.tickers import sorted_by_ticker_and_date
 
 CALENDAR = "XNYS"  # the New York Stock Exchange, where the studied ETFs list
 _FIRST_YEAR = 1990  # the calendar is built from here, so any fund history fits inside it
@@ -91,7 +91,7 @@ def calendar_gaps(daily: pd.DataFrame) -> pd.DataFrame:
     last_missing, trading_days_missing, and resumes_on (the ticker's next row, whose flow then
     spans the whole gap). Missing days are reported, never filled.
     """
-    rows = flows.sorted_by_ticker_and_date(daily[["ticker", "date"]])
+    rows = sorted_by_ticker_and_date(daily[["ticker", "date"]])
     session = session_positions(rows["date"])
     fund = (rows["ticker"] != rows["ticker"].shift()).cumsum().to_numpy()  # numbers the tickers
     # Two consecutive trading-day rows of a ticker more than one session apart enclose a gap.

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from helpers.analysis.flows import shifted_within_ticker
 from helpers.errors import InvalidParameterError
 from helpers.ingest import market_calendar
+from helpers.tickers import shifted_within_ticker
 
 # A day's shares change by at least this factor while NAV moves the other way by about as much
 # (net assets within SPLIT_NET_ASSETS_TOLERANCE): the signature of a share split or reverse split.
@@ -47,7 +47,8 @@ def _runs_of_equal_values(values: pd.Series, groups: pd.Series) -> np.ndarray:
 def add_quality_flags(
     daily: pd.DataFrame, large_flow_pct: float = 20.0, stale_nav_days: int = 3
 ) -> pd.DataFrame:
-    """`daily` (sorted by ticker and date, from flows.derive_daily_flows) with the flag columns.
+    """`daily` (sorted by ticker and date, from ingest.daily_flows.derive_daily_flows) with the flag
+    columns.
 
     A `flag_duplicate_conflict` column already present (set by the reader) is kept. Flags that
     need NAV or net assets are False on rows without them (ready-made flows).

@@ -1,9 +1,9 @@
 """The calibrated synthetic sample fund history (SAMPLE DATA, NOT MARKET DATA).
 
 `make_sample_fund_history` builds daily NAV and shares outstanding for the five core ETFs on every
-NYSE trading day, such that the flows derived from it with `helpers.flows.derive_daily_flows`
-(default convention: change in shares x NAV of the day) reproduce the flow figures reported in
-the press (data/raw/reported_flows.csv):
+NYSE trading day, such that the flows derived from it with
+`helpers.ingest.daily_flows.derive_daily_flows` (default convention: change in shares x NAV of the
+day) reproduce the flow figures reported in the press (data/raw/reported_flows.csv):
 
 1. NAV: a seeded geometric random walk per fund.
 2. Flows: seeded noise proportional to fund size, plus a few event-driven bursts.
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from helpers.analysis.flows import as_tickers
 from helpers.ingest.market_calendar import trading_sessions
+from helpers.tickers import as_tickers
 
 SAMPLE_SCRIPT = "scripts/make_sample_fund_history.py"
 

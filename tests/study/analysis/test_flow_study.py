@@ -1,4 +1,4 @@
-"""The flows study (helpers.flow_study) against numbers worked out by hand."""
+"""The flows study (helpers.analysis.flow_study) against numbers worked out by hand."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from scipy.stats import norm
 
 from helpers.analysis import flow_study
-from helpers.analysis.flows import derive_daily_flows
 from helpers.errors import InvalidParameterError
+from helpers.ingest.daily_flows import derive_daily_flows
 from helpers.ingest.load import read_sample_fund_history
 from helpers.paths import DEFAULT_LAYOUT
 
@@ -50,6 +50,20 @@ def test_organic_growth_of_a_fund_starting_inside_the_period(daily):
     growth = flow_study.organic_growth(daily, COHORTS, "2025-01-01", "2025-01-07")
     assert growth.loc["AAA", "start_date"] == pd.Timestamp("2025-01-02")
     assert growth.loc["AAA", "organic_growth_pct"] == pytest.approx(24.5)
+
+
+def test_sums_per_week_ending_friday_start_on_saturday(daily):
+    table = flow_study._sums_per_period(daily, "W-FRI")
+    # week Sat 2024-12-28 .. Fri 2025-01-03, week Sat 2025-01-04 .. Fri 2025-01-10
+    assert table.index.tolist() == [pd.Timestamp("2024-12-28"), pd.Timestamp("2025-01-04")]
+    assert table["AAA"].tolist() == [110.0, 135.0]
+    assert table["BBB"].tolist() == [0.0, -100.0]
+
+
+def test_sums_per_month_start_on_the_first(daily):
+    table = flow_study._sums_per_period(daily, "MS")
+    assert table.index.tolist() == [pd.Timestamp("2025-01-01")]
+    assert table.loc["2025-01-01"].to_dict() == {"AAA": 245.0, "BBB": -100.0}
 
 
 def test_weeks_end_on_friday_and_months_start_on_the_first(daily):

@@ -334,25 +334,6 @@ def test_error_message_caps_the_list_of_problems():
     assert len(error.problems) == 13
 
 
-# --- tickers -------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("MCHI;FXI", ("MCHI", "FXI")),
-        ("KWEB", ("KWEB",)),
-        (" MCHI ; FXI ;KWEB; ", ("MCHI", "FXI", "KWEB")),
-        ("", ()),
-        (None, ()),
-        (float("nan"), ()),
-        (pd.NA, ()),
-    ],
-)
-def test_split_tickers(text, expected):
-    assert load.split_tickers(text) == expected
-
-
 # --- fund history --------------------------------------------------------------------------------
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from helpers.analysis.flows import derive_daily_flows
 from helpers.errors import InvalidParameterError
 from helpers.ingest import quality
+from helpers.ingest.daily_flows import derive_daily_flows
 
 # Trading days of January 2025 (9 January was a market holiday).
 DAYS = ["2025-01-02", "2025-01-03", "2025-01-06", "2025-01-07", "2025-01-08", "2025-01-10"]

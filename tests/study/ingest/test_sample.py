@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 
 from helpers import paths
-from helpers.analysis.flows import derive_daily_flows, period_flows, reconcile_reported_flows
+from helpers.analysis.flows import period_flows
+from helpers.analysis.reconciliation import reconcile_reported_flows
 from helpers.ingest import load, sample
+from helpers.ingest.daily_flows import derive_daily_flows
 from helpers.ingest.sample import calibration_targets, make_sample_fund_history
 
 FOUR = ("MCHI", "FXI", "KWEB", "ASHR")
