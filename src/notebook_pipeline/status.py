@@ -10,6 +10,7 @@ rendering, the title, --show-code or the as-of date changed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,37 +77,37 @@ def _named_changes(kind: str, before: dict[str, Any], now: dict[str, Any]) -> li
     return changes
 
 
+def _changes(
+    before: dict[str, Any], now: dict[str, Any], older: str, said: Callable[[str], list[str]]
+) -> list[str]:
+    """What `said` says of each part that differs; `older` for a fingerprint of an older version
+    (none, or other parts)."""
+    if not before or before.keys() != now.keys():
+        return [older]  # cache entries of older versions
+    return [line for part in now if before[part] != now[part] for line in said(part)]
+
+
 def fingerprint_changes(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
     """What differs between two execution fingerprints, in words, parameters and inputs by
-    name. A fingerprint of an older version (other parts) reads as its record being older."""
-    if not before or before.keys() != now.keys():
-        return ["its last execution predates this record"]  # cache entries of older versions
-    changes = []
-    for part in now:
-        if before[part] == now[part]:
-            continue
-        if part == "parameters":
-            changes += _named_changes("parameter", before[part], now[part])
-        elif part == "inputs":
-            changes += _named_changes("input", before[part], now[part])
-        else:
-            changes.append(_CHANGED[part])
-    return changes
+    name."""
+
+    def said(part: str) -> list[str]:
+        if part in ("parameters", "inputs"):
+            return _named_changes(part.removesuffix("s"), before[part], now[part])
+        return [_CHANGED[part]]
+
+    return _changes(before, now, "its last execution predates this record", said)
 
 
 def page_fingerprint_changes(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
     """What differs between two page fingerprints, in words."""
-    if not before or before.keys() != now.keys():
-        return ["its page predates this record"]  # cache entries of older versions
-    changes = []
-    for part in now:
-        if before[part] == now[part]:
-            continue
+
+    def said(part: str) -> list[str]:
         if part == "as_of":
-            changes.append(f"as-of date: {before[part]} -> {now[part]}")
-        else:
-            changes.append(_PAGE_CHANGED[part])
-    return changes
+            return [f"as-of date: {before[part]} -> {now[part]}"]
+        return [_PAGE_CHANGED[part]]
+
+    return _changes(before, now, "its page predates this record", said)
 
 
 def pipeline_status(
