@@ -1,11 +1,15 @@
-"""Content fingerprints: what a notebook's result depends on, as SHA-256 digests.
+"""Content fingerprints: what a notebook's result and its page depend on, as SHA-256 digests.
 
-The engine re-executes a notebook only when one of these changed: its cells (not their
-outputs), its parameters, the content of its inputs, the study's package (code and data files,
-pipeline.yaml's study.package), the engine's public base that the study imports (BASE_MODULES),
-or the installed package versions. The rest of the engine's code is not part of it: an engine
-change re-renders pages, it does not re-execute notebooks. Content, not timestamps: touching a
-file re-runs nothing, and a changed file with an old timestamp is still noticed.
+Two keys per notebook. Its execution key (step_fingerprint) covers its cells (not their
+outputs), its declared outputs, its parameters, the content of its inputs, the study's package
+(code and data files, pipeline.yaml's study.package), the engine's public base that the study
+imports (BASE_MODULES) and the installed package versions: a change in any of them re-executes
+the notebook. The rest of the engine's code is not part of it. Its page key (page_fingerprint)
+adds what only changes how its page looks: the engine's page rendering (PAGE_RENDERING), its
+title, --show-code and the run's as-of date (which every page states, also those of notebooks
+that do not take it); a change there re-renders the page from the last executed notebook, no
+kernel starts. Content, not timestamps: touching a file re-runs nothing, and a changed file
+with an old timestamp is still noticed.
 """
 
 from __future__ import annotations
@@ -111,6 +115,17 @@ def engine_base_sha256() -> str:
     return digest({name: file_sha256(engine / name) for name in BASE_MODULES})
 
 
+# The engine's page rendering: the renderer and every template it reads. Part of every page's
+# key (page_fingerprint), not of the execution key.
+PAGE_RENDERING = ("site.py", "templates")
+
+
+def page_rendering_sha256() -> str:
+    """Digest of the engine's page rendering (PAGE_RENDERING: site.py and its templates)."""
+    engine = Path(__file__).parent
+    return digest({name: path_sha256(engine / name) for name in PAGE_RENDERING})
+
+
 def study_package_sha256(package: str) -> str:
     """Digest of the study's package (its code and data files), found without importing it;
     "" for a project that names none."""
@@ -124,26 +139,29 @@ def study_package_sha256(package: str) -> str:
 
 @dataclass(frozen=True)
 class RunContext:
-    """What every notebook's fingerprint shares: the code and packages this run executes with."""
+    """What every notebook's keys share: the code and packages this run executes with (in the
+    execution key), and how its pages are rendered (in the page key only)."""
 
     study_sha256: str
     engine_base_sha256: str
     environment_sha256: str
     show_code: bool
     as_of: str  # every page states it, also those of notebooks that do not take it
+    page_rendering_sha256: str  # the engine's page rendering (PAGE_RENDERING)
 
 
 def run_context(
     study_package: str, show_code: bool, as_of: str, versions: dict[str, str]
 ) -> RunContext:
-    """The fingerprint parts shared by a run's notebooks: the study's code and the engine's base
-    as they are now, and the installed `versions` (installed_versions)."""
+    """The fingerprint parts shared by a run's notebooks: the study's code, the engine's base
+    and its page rendering as they are now, and the installed `versions` (installed_versions)."""
     return RunContext(
         study_sha256=study_package_sha256(study_package),
         engine_base_sha256=engine_base_sha256(),
         environment_sha256=digest(versions),
         show_code=show_code,
         as_of=as_of,
+        page_rendering_sha256=page_rendering_sha256(),
     )
 
 
@@ -155,16 +173,28 @@ def step_inputs(step: NotebookStep, root: Path) -> dict[str, str]:
 def step_fingerprint(
     step: NotebookStep, parameters: dict[str, Any], inputs: dict[str, str], context: RunContext
 ) -> dict[str, Any]:
-    """Everything a notebook's results depend on; a change in any part re-runs it."""
+    """Everything a notebook's results depend on (its execution key is the digest); a change in
+    any part re-executes it. The run's as-of date is here only as a parameter the notebook
+    declares."""
     return {
         "notebook": notebook_source_sha256(step.path),
-        "title": step.title,
         "outputs": list(step.outputs),
         "parameters": parameters,
         "inputs": inputs,
         "study": context.study_sha256,
         "engine_base": context.engine_base_sha256,
         "environment": context.environment_sha256,
+    }
+
+
+def page_fingerprint(step: NotebookStep, execution_key: str, context: RunContext) -> dict[str, Any]:
+    """Everything a notebook's page depends on (its page key is the digest): the engine's page
+    rendering, the notebook's title, --show-code, the run's as-of date and the execution the
+    page shows (`execution_key`). A change only here re-renders the page, no kernel starts."""
+    return {
+        "rendering": context.page_rendering_sha256,
+        "title": step.title,
         "show_code": context.show_code,
         "as_of": context.as_of,
+        "execution": execution_key,
     }

@@ -24,6 +24,8 @@ class RunDisplay:
 
     def cached(self, step: str) -> None: ...
 
+    def rendered(self, step: str, seconds: float) -> None: ...
+
     def done(self, step: str, seconds: float) -> None: ...
 
     def failed(self, step: str) -> None: ...
@@ -46,6 +48,9 @@ class LogLines(RunDisplay):
 
     def cached(self, step: str) -> None:
         self.note(f"{step}: cached (unchanged inputs, code and parameters)")
+
+    def rendered(self, step: str, seconds: float) -> None:
+        self.note(f"{step}: page rendered again in {seconds:.1f} s (its execution is unchanged)")
 
     def done(self, step: str, seconds: float) -> None:
         self.note(f"{step}: done in {seconds:.1f} s")
@@ -86,6 +91,11 @@ class LiveLines(RunDisplay):
     def cached(self, step: str) -> None:
         task = self.tasks[step]
         self.progress.update(task, completed=self.progress.tasks[task].total, state="cached")
+
+    def rendered(self, step: str, seconds: float) -> None:
+        task = self.tasks[step]
+        total = self.progress.tasks[task].total
+        self.progress.update(task, completed=total, state=f"page rendered in {seconds:.1f} s")
 
     def done(self, step: str, seconds: float) -> None:
         task = self.tasks[step]

@@ -4,7 +4,8 @@ whole or not at all.
 Before any kernel starts, pre-flight resolves and checks everything (preflight.resolve_run).
 The run then works in a staging copy of the project (staging), executes each notebook after
 the ones whose outputs it reads through an executor (execution), reuses the last execution of a
-notebook whose fingerprint is unchanged (fingerprint, step_cache) and, when every notebook
+notebook whose execution key is unchanged (fingerprint, step_cache), rendering only its page
+again when what the page alone depends on changed (its page key), and, when every notebook
 succeeded, publishes data/processed and reports/<as_of>/. A failed run leaves both as they were
 and keeps the failed notebook and its page (failures).
 """
@@ -17,6 +18,7 @@ import graphlib
 import json
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
@@ -40,7 +42,13 @@ from notebook_pipeline.failures import (
     is_disk_full,
     notebook_failure,
 )
-from notebook_pipeline.fingerprint import RunContext, run_context, step_fingerprint, step_inputs
+from notebook_pipeline.fingerprint import (
+    RunContext,
+    page_fingerprint,
+    run_context,
+    step_fingerprint,
+    step_inputs,
+)
 from notebook_pipeline.layout import ProjectLayout
 from notebook_pipeline.preflight import resolve_run
 from notebook_pipeline.progress import RunDisplay
@@ -62,7 +70,7 @@ class StepRecord:
 
     name: str
     title: str
-    status: str  # "executed" or "cached"
+    status: str  # "executed", "cached" (notebook and page reused) or "rendered" (page only)
     seconds: float  # spent in this run
     executed_seconds: float  # of the execution whose results the report shows
     started_at: str  # of that execution
@@ -70,15 +78,18 @@ class StepRecord:
     parameters: dict[str, Any]
     inputs: dict[str, str]  # declared input -> SHA-256 of its content
     outputs: dict[str, str] = field(default_factory=dict)
-    key: str = ""
-    # What the key is a digest of (step_fingerprint); kept in the cache to say why a notebook
-    # re-runs, left out of run.json, which lists the parameters and inputs already.
+    key: str = ""  # its execution key
+    page_key: str = ""
+    # What the keys are digests of (step_fingerprint, page_fingerprint); kept in the cache to
+    # say why a notebook re-runs or its page is rendered again, left out of run.json, which
+    # lists the parameters and inputs already.
     fingerprint: dict[str, Any] = field(default_factory=dict, repr=False)
+    page_fingerprint: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def for_run_json(self) -> dict[str, Any]:
-        """The record as run.json lists it (without the fingerprint)."""
+        """The record as run.json lists it (without the fingerprints)."""
         entry = asdict(self)
-        del entry["fingerprint"]
+        del entry["fingerprint"], entry["page_fingerprint"]
         return entry
 
 
@@ -213,7 +224,10 @@ class _Run:
             shutil.rmtree(report_staging, ignore_errors=True)
 
     def _remember(self, records: dict[str, StepRecord], report_staging: Path) -> None:
+        """Save each new execution with its page, and each page rendered again, in the cache."""
         for record in records.values():
+            notebook = report_staging / f"{record.name}.ipynb"
+            page = report_staging / f"{record.name}.html"
             if record.status == "executed":
                 self.cache.store(
                     record.name,
@@ -223,8 +237,18 @@ class _Run:
                     started=record.started_at,
                     finished=record.executed_at,
                     outputs=record.outputs,
-                    notebook=report_staging / f"{record.name}.ipynb",
-                    page=report_staging / f"{record.name}.html",
+                    notebook=notebook,
+                    page=page,
+                    page_key=record.page_key,
+                    page_fingerprint=record.page_fingerprint,
+                )
+            elif record.status == "rendered":
+                self.cache.store_page(
+                    record.name,
+                    notebook=notebook,
+                    page=page,
+                    page_key=record.page_key,
+                    page_fingerprint=record.page_fingerprint,
                 )
 
     def _run_graph(
@@ -254,7 +278,7 @@ class _Run:
                 while ready and len(running) < self.jobs:
                     step = steps[ready.pop(0)]
                     record = self._fingerprinted(step, parameters[step.name], project, context)
-                    if self._reuse(record, project, report_staging):
+                    if self._reuse(step, record, project, report_staging):
                         records[step.name] = record
                         sorter.done(step.name)
                         continue
@@ -292,24 +316,37 @@ class _Run:
             self._fail(*failure, parameters, report_staging)
         return records
 
-    def _reuse(self, record: StepRecord, project: ProjectLayout, report_staging: Path) -> bool:
-        """Take the notebook's last execution if its fingerprint is unchanged (no kernel)."""
+    def _reuse(
+        self, step: NotebookStep, record: StepRecord, project: ProjectLayout, report_staging: Path
+    ) -> bool:
+        """Take the notebook's last execution if its execution key is unchanged (no kernel):
+        its page too if its page key is unchanged, else render its page again from it."""
         cached = None if self.force else self.cache.lookup(record.name, record.key, project.root)
         if cached is None:
             return False
         shutil.copy2(cached.notebook, report_staging / f"{record.name}.ipynb")
-        shutil.copy2(cached.page, report_staging / f"{record.name}.html")
-        record.status = "cached"
+        if cached.page_is_current(record.page_key):
+            shutil.copy2(cached.page, report_staging / f"{record.name}.html")
+            record.status = "cached"
+            self.display.cached(record.name)
+        else:
+            clock = time.perf_counter()
+            site.render_page(step, record.parameters, report_staging, self.page, project)
+            record.seconds = time.perf_counter() - clock
+            record.status = "rendered"
+            self.display.rendered(record.name, record.seconds)
         record.executed_seconds = cached.seconds
         record.started_at = cached.started
         record.executed_at = cached.finished
         record.outputs = cached.outputs
-        self.display.cached(record.name)
         return True
 
     def _fingerprinted(self, step, parameters, project: ProjectLayout, context) -> StepRecord:
+        """The record of `step` in this run, with its execution and page keys."""
         inputs = step_inputs(step, project.root)
         parts = step_fingerprint(step, parameters, inputs, context)
+        key = fingerprint.digest(parts)
+        page_parts = page_fingerprint(step, key, context)
         return StepRecord(
             name=step.name,
             title=step.title,
@@ -320,8 +357,10 @@ class _Run:
             executed_at="",
             parameters=parameters,
             inputs=inputs,
-            key=fingerprint.digest(parts),
+            key=key,
+            page_key=fingerprint.digest(page_parts),
             fingerprint=parts,
+            page_fingerprint=page_parts,
         )
 
     def _fail(self, step, error, parameters, report_staging: Path):

@@ -1,17 +1,26 @@
-"""`chinaflows status`: which notebooks the next run would execute, and why, without running.
+"""`chinaflows status`: which notebooks the next run would execute, and which pages it would
+render again, and why, without running.
 
-It asks the run's own questions (the same fingerprint, the same cache) and, where the answer
-is "execute", compares the fingerprint with the one of the notebook's last execution to name
-what changed: its code, a parameter, an input, the study's code, the packages, the as-of date.
+It asks the run's own questions (the same keys, the same cache) and, where the answer is
+"execute", compares the execution fingerprint with the one of the notebook's last execution to
+name what changed: its code, a parameter, an input, the study's code, the packages. Where only
+the page fingerprint differs the page alone is rendered again (no kernel): the engine's page
+rendering, the title, --show-code or the as-of date changed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from notebook_pipeline import fingerprint
-from notebook_pipeline.fingerprint import run_context, step_fingerprint, step_inputs
+from notebook_pipeline.fingerprint import (
+    page_fingerprint,
+    run_context,
+    step_fingerprint,
+    step_inputs,
+)
 from notebook_pipeline.layout import ProjectLayout
 from notebook_pipeline.preflight import resolve_run
 from notebook_pipeline.spec import upstream_steps
@@ -19,6 +28,7 @@ from notebook_pipeline.step_cache import StepCache, changed_outputs
 
 UP_TO_DATE = "up to date"
 WOULD_RUN = "would run"
+WOULD_RERENDER = "would re-render"  # its page only, from its last execution: no kernel
 MAY_RUN = "may run"  # reads what an earlier notebook rewrites: runs unless the bytes are equal
 
 
@@ -31,15 +41,20 @@ class StepStatus:
     reasons: tuple[str, ...]  # empty when up to date
 
 
-# How each part of a fingerprint reads when it changed (see fingerprint.step_fingerprint).
+# How each part of a fingerprint reads when it changed (see fingerprint.step_fingerprint and
+# fingerprint.page_fingerprint).
 _CHANGED = {
     "notebook": "the notebook's cells changed",
-    "title": "its title in pipeline.yaml changed",
     "outputs": "its outputs in pipeline.yaml changed",
     "study": "the study's code or data files changed",
     "engine_base": "the engine's public base (atomic writes, error types) changed",
     "environment": "installed packages changed",
+}
+_PAGE_CHANGED = {
+    "rendering": "the engine's page templates or renderer changed",
+    "title": "its title in pipeline.yaml changed",
     "show_code": "--show-code differs from its last run",
+    "execution": "its page shows another execution",
 }
 
 
@@ -62,24 +77,37 @@ def _named_changes(kind: str, before: dict[str, Any], now: dict[str, Any]) -> li
     return changes
 
 
+def _changes(
+    before: dict[str, Any], now: dict[str, Any], older: str, said: Callable[[str], list[str]]
+) -> list[str]:
+    """What `said` says of each part that differs; `older` for a fingerprint of an older version
+    (none, or other parts)."""
+    if not before or before.keys() != now.keys():
+        return [older]  # cache entries of older versions
+    return [line for part in now if before[part] != now[part] for line in said(part)]
+
+
 def fingerprint_changes(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
-    """What differs between two fingerprints, in words, parameters and inputs by name."""
-    if not before:
-        return ["its last execution predates this record"]  # cache entries of older versions
-    changes = []
-    for part in now:
-        if before.get(part) == now[part]:
-            continue
-        if part == "parameters":
-            changes += _named_changes("parameter", before.get(part, {}), now[part])
-        elif part == "inputs":
-            changes += _named_changes("input", before.get(part, {}), now[part])
-        elif part == "as_of":
-            if "as_of" not in now["parameters"]:  # else the parameter's line says it
-                changes.append(f"as-of date: {before.get(part)} -> {now[part]}")
-        else:
-            changes.append(_CHANGED[part])
-    return changes
+    """What differs between two execution fingerprints, in words, parameters and inputs by
+    name."""
+
+    def said(part: str) -> list[str]:
+        if part in ("parameters", "inputs"):
+            return _named_changes(part.removesuffix("s"), before[part], now[part])
+        return [_CHANGED[part]]
+
+    return _changes(before, now, "its last execution predates this record", said)
+
+
+def page_fingerprint_changes(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """What differs between two page fingerprints, in words."""
+
+    def said(part: str) -> list[str]:
+        if part == "as_of":
+            return [f"as-of date: {before[part]} -> {now[part]}"]
+        return [_PAGE_CHANGED[part]]
+
+    return _changes(before, now, "its page predates this record", said)
 
 
 def pipeline_status(
@@ -89,7 +117,8 @@ def pipeline_status(
     *,
     show_code: bool = False,
 ) -> list[StepStatus]:
-    """Each notebook in execution order: up to date, would run (and why) or may run.
+    """Each notebook in execution order: up to date, would run (and why), may run, or would
+    re-render (its page only, and why).
 
     Raises failures.RunFailed for bad parameters or unreadable data, as a run would."""
     pipeline, as_of, parameters = resolve_run(layout, as_of, dict(overrides or {}))
@@ -101,7 +130,9 @@ def pipeline_status(
         now = step_fingerprint(step, parameters[step.name], step_inputs(step, layout.root), context)
         reasons = _changes_since_last_run(cache, step.name, now, layout)
         rerun_upstream = [
-            name for name in upstream_steps(pipeline, step) if statuses[name].state != UP_TO_DATE
+            name
+            for name in upstream_steps(pipeline, step)
+            if statuses[name].state in (WOULD_RUN, MAY_RUN)  # a re-rendered page changes no data
         ]
         if rerun_upstream:
             # Its inputs are not written yet: what they are now says nothing.
@@ -109,9 +140,13 @@ def pipeline_status(
             upstream = f"reads what {', '.join(rerun_upstream)} write(s) first"
             state = WOULD_RUN if reasons else MAY_RUN
             statuses[step.name] = StepStatus(step.name, state, (*reasons, upstream))
+        elif reasons:
+            statuses[step.name] = StepStatus(step.name, WOULD_RUN, tuple(reasons))
         else:
-            state = WOULD_RUN if reasons else UP_TO_DATE
-            statuses[step.name] = StepStatus(step.name, state, tuple(reasons))
+            page = page_fingerprint(step, fingerprint.digest(now), context)
+            page_reasons = _page_changes_since_last_run(cache, step.name, page)
+            state = WOULD_RERENDER if page_reasons else UP_TO_DATE
+            statuses[step.name] = StepStatus(step.name, state, tuple(page_reasons))
     return list(statuses.values())
 
 
@@ -125,9 +160,19 @@ def _changes_since_last_run(
     if last.key != fingerprint.digest(now):
         reasons += fingerprint_changes(last.fingerprint, now)
     reasons += [f"output {o} is missing or was changed" for o in changed_outputs(last, layout.root)]
-    if not (last.notebook.is_file() and last.page.is_file()):
-        reasons.append("its saved notebook or page is missing")
+    if not last.notebook.is_file():
+        reasons.append("its saved notebook is missing")
     return reasons
+
+
+def _page_changes_since_last_run(cache: StepCache, name: str, page: dict[str, Any]) -> list[str]:
+    """Why the page of a notebook whose execution is reused would be rendered again."""
+    last = cache.last(name)
+    if last.page_is_current(fingerprint.digest(page)):
+        return []
+    if last.page_key == fingerprint.digest(page):
+        return ["its saved page is missing"]
+    return page_fingerprint_changes(last.page_fingerprint, page)
 
 
 def describe(statuses: list[StepStatus]) -> str:
@@ -139,8 +184,11 @@ def describe(statuses: list[StepStatus]) -> str:
         lines += [f"{'':<{width}}    - {reason}" for reason in status.reasons]
     would = sum(s.state == WOULD_RUN for s in statuses)
     may = sum(s.state == MAY_RUN for s in statuses)
-    lines.append(
-        f"`chinaflows run` would execute {would} of {len(statuses)} notebooks"
-        + (f" and {may} more unless what they read comes out byte-identical." if may else ".")
-    )
+    rerender = sum(s.state == WOULD_RERENDER for s in statuses)
+    summary = f"`chinaflows run` would execute {would} of {len(statuses)} notebooks"
+    if may:
+        summary += f" and {may} more unless what they read comes out byte-identical"
+    if rerender:
+        summary += f"; it would re-render {rerender} page(s) without a kernel"
+    lines.append(summary + ".")
     return "\n".join(lines)

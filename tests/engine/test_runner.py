@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.metadata
+import json
 import os
 import platform
 import re
@@ -23,8 +25,11 @@ from diamond_project import (
     AS_OF,
     CELLS,
     cli,
+    engine_copy,
+    imported_engine,
     make_diamond_project,
     published,
+    published_run_json,
     refuse_kernels,
     run,
     statuses,
@@ -191,24 +196,179 @@ def test_step_key_covers_study_engine_base_and_packages(project):
     from notebook_pipeline.spec import load_pipeline
 
     step = load_pipeline(project).step("source")
+    inputs = {"data/raw/numbers.txt": "c"}
 
-    def step_key(*parts) -> str:  # the cache key: the digest of the fingerprint
+    def step_key(*parts) -> str:  # the execution key: the digest of the step's fingerprint
         return fingerprint.digest(fingerprint.step_fingerprint(*parts))
 
-    context = fingerprint.RunContext("a", "e", "b", show_code=False, as_of=AS_OF)
-    key = step_key(step, {"factor": 2}, {"data/raw/numbers.txt": "c"}, context)
+    context = fingerprint.RunContext("a", "e", "b", False, AS_OF, page_rendering_sha256="r")
+    key = step_key(step, {"factor": 2}, inputs, context)
     changed = [
-        fingerprint.RunContext("x", "e", "b", show_code=False, as_of=AS_OF),
-        fingerprint.RunContext("a", "x", "b", show_code=False, as_of=AS_OF),
-        fingerprint.RunContext("a", "e", "x", show_code=False, as_of=AS_OF),
-        fingerprint.RunContext("a", "e", "b", show_code=True, as_of=AS_OF),
-        fingerprint.RunContext("a", "e", "b", show_code=False, as_of="2025-07-01"),
+        dataclasses.replace(context, study_sha256="x"),
+        dataclasses.replace(context, engine_base_sha256="x"),
+        dataclasses.replace(context, environment_sha256="x"),
     ]
     for other in changed:
-        assert step_key(step, {"factor": 2}, {"data/raw/numbers.txt": "c"}, other) != key
-    assert step_key(step, {"factor": 3}, {"data/raw/numbers.txt": "c"}, context) != key
+        assert step_key(step, {"factor": 2}, inputs, other) != key
+    assert step_key(step, {"factor": 3}, inputs, context) != key
     assert step_key(step, {"factor": 2}, {"data/raw/numbers.txt": "d"}, context) != key
-    assert step_key(step, {"factor": 2}, {"data/raw/numbers.txt": "c"}, context) == key
+    moved = dataclasses.replace(step, outputs=("data/processed/other.txt",))
+    assert step_key(moved, {"factor": 2}, inputs, context) != key
+    assert step_key(step, {"factor": 2}, inputs, context) == key
+    # What only changes how its page looks is left to the page key.
+    page_only = [
+        dataclasses.replace(context, show_code=True),
+        dataclasses.replace(context, as_of="2025-07-01"),
+        dataclasses.replace(context, page_rendering_sha256="x"),
+    ]
+    for other in page_only:
+        assert step_key(step, {"factor": 2}, inputs, other) == key
+    retitled = dataclasses.replace(step, title="Another title")
+    assert step_key(retitled, {"factor": 2}, inputs, context) == key
+    # A notebook that declares as_of has it among its parameters: it re-executes.
+    dated = step_key(step, {"factor": 2, "as_of": AS_OF}, inputs, context)
+    assert step_key(step, {"factor": 2, "as_of": "2025-07-01"}, inputs, context) != dated
+
+
+def test_page_key_covers_rendering_title_show_code_as_of_and_the_execution(project):
+    from notebook_pipeline.spec import load_pipeline
+
+    step = load_pipeline(project).step("source")
+
+    def page_key(step, execution_key, context) -> str:
+        return fingerprint.digest(fingerprint.page_fingerprint(step, execution_key, context))
+
+    context = fingerprint.RunContext("a", "e", "b", False, AS_OF, page_rendering_sha256="r")
+    key = page_key(step, "k", context)
+    changed = [
+        (step, "k", dataclasses.replace(context, page_rendering_sha256="x")),
+        (step, "k", dataclasses.replace(context, show_code=True)),
+        (step, "k", dataclasses.replace(context, as_of="2025-07-01")),
+        (dataclasses.replace(step, title="Another title"), "k", context),
+        (step, "another execution", context),
+    ]
+    for parts in changed:
+        assert page_key(*parts) != key
+    # The study, the engine's base and the packages reach a page through its execution key.
+    assert page_key(step, "k", dataclasses.replace(context, study_sha256="x")) == key
+
+
+def test_page_rendering_digest_follows_the_renderer_and_every_template(tmp_path_factory):
+    engine = Path(fingerprint.__file__).parent
+    assert fingerprint.PAGE_RENDERING == ("site.py", "templates")
+    templates = [p for p in (engine / "templates").rglob("*") if p.is_file()]
+    assert any(p.parent.name != "templates" for p in templates)  # nbconvert's, one level down
+    code = "from notebook_pipeline import fingerprint; print(fingerprint.page_rendering_sha256())"
+
+    def rendering_digest(env=None) -> str:
+        command = [sys.executable, "-c", code]
+        shown = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+        return shown.stdout.strip()
+
+    original = rendering_digest()
+    assert original == fingerprint.page_rendering_sha256()
+    for edited in ["site.py", "templates/nbconvert/chinaflows_page/index.html.j2", "progress.py"]:
+        folder = tmp_path_factory.mktemp("engine")
+        copy, env = engine_copy(folder, lambda c, edited=edited: _append(c / edited, "\n"))
+        assert imported_engine(env) == copy
+        assert (rendering_digest(env) == original) == (edited == "progress.py"), edited
+
+
+def _append(path: Path, text: str) -> None:
+    path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+
+# --- 2b. an engine change re-executes nothing; a page change re-renders pages only ----------
+
+
+def test_an_engine_change_outside_its_base_and_pages_reuses_every_notebook_and_page(
+    project, tmp_path_factory
+):
+    assert cli(project, "--as-of", AS_OF).returncode == ExitCode.OK  # with the engine as it is
+    before = published(project)
+    copy, env = engine_copy(
+        tmp_path_factory.mktemp("engine"),
+        lambda c: _append(c / "progress.py", "\n\nPROGRESS_CHANGED = True  # a harmless edit\n"),
+    )
+    assert imported_engine(env) == copy  # the run below imports the edited copy
+
+    second = cli(project, "--as-of", AS_OF, env=env)
+
+    assert second.returncode == ExitCode.OK, second.stderr
+    record = published_run_json(project)
+    assert set(statuses(record).values()) == {"cached"}
+    after = published(project)
+    for name in ["source", "left", "right", "join"]:
+        for suffix in (".ipynb", ".html"):
+            page = f"reports/{AS_OF}/{name}{suffix}"
+            assert after[page] == before[page], page
+    assert {k: v for k, v in after.items() if k.startswith("processed/")} == {
+        k: v for k, v in before.items() if k.startswith("processed/")
+    }
+
+
+def test_a_changed_page_template_renders_every_page_again_without_a_kernel(
+    project, tmp_path_factory
+):
+    assert cli(project, "--as-of", AS_OF).returncode == ExitCode.OK
+    before = published(project)
+    first = published_run_json(project)
+    marker = '<p class="engine-edit">rendered by the edited engine</p>'
+    copy, env = engine_copy(
+        tmp_path_factory.mktemp("engine"),
+        lambda c: _append(c / "templates" / "page_header.html.j2", marker + "\n"),
+    )
+    assert imported_engine(env) == copy
+
+    second = cli(project, "--as-of", AS_OF, env=env)
+
+    assert second.returncode == ExitCode.OK, second.stderr
+    record = published_run_json(project)
+    assert set(statuses(record).values()) == {"rendered"}
+    after = published(project)
+    names = ["source", "left", "right", "join"]
+    for name in names:
+        assert marker not in before[f"reports/{AS_OF}/{name}.html"].decode()
+        assert marker in after[f"reports/{AS_OF}/{name}.html"].decode(), name
+        # No kernel ran: the executed notebooks are the first run's, byte for byte.
+        notebook = f"reports/{AS_OF}/{name}.ipynb"
+        assert after[notebook] == before[notebook], notebook
+    for old, new in zip(first["notebooks"], record["notebooks"], strict=True):
+        assert (new["executed_at"], new["executed_seconds"]) == (
+            old["executed_at"],
+            old["executed_seconds"],
+        )
+        assert new["key"] == old["key"] and new["page_key"] != old["page_key"]
+    assert {k: v for k, v in after.items() if k.startswith("processed/")} == {
+        k: v for k, v in before.items() if k.startswith("processed/")
+    }
+    # The cache took the new pages: the same engine again reuses them.
+    third = cli(project, "--as-of", AS_OF, env=env)
+    assert third.returncode == ExitCode.OK, third.stderr
+    assert set(statuses(published_run_json(project)).values()) == {"cached"}
+    assert marker in (project.report_dir(AS_OF) / "join.html").read_text()
+
+
+def test_show_code_and_a_later_as_of_date_render_pages_again(project, request):
+    first = run(project)
+    code = "<span class=\"s1\">'data/raw/numbers.txt'</span>"  # as nbconvert highlights it
+    assert code not in (project.report_dir(AS_OF) / "source.html").read_text()
+    request.getfixturevalue("no_kernels")
+    shown = run(project, show_code=True)
+    assert set(statuses(shown).values()) == {"rendered"}
+    assert code in (project.report_dir(AS_OF) / "source.html").read_text()
+    assert set(statuses(run(project, show_code=True)).values()) == {"cached"}
+
+    later = json.loads((run_pipeline(project, as_of="2025-07-01") / "run.json").read_text())
+    # None of the diamond's notebooks declares as_of: their pages state the new date.
+    assert set(statuses(later).values()) == {"rendered"}
+    assert [nb["executed_at"] for nb in later["notebooks"]] == [
+        nb["executed_at"] for nb in first["notebooks"]
+    ]
+    folder = project.report_dir("2025-07-01")
+    assert "2025-07-01" in (folder / "source.html").read_text()
+    papermill = nbformat.read(folder / "source.ipynb", as_version=4).metadata.papermill
+    assert papermill["output_path"] == "reports/2025-07-01/source.ipynb"
 
 
 # --- 3. strict parameters, before any kernel -------------------------------------------------

@@ -1,5 +1,6 @@
-"""`chinaflows status`: which notebooks a run would execute and why, checked against what the
-run then does, on the runner tests' diamond project (source -> left, right -> join)."""
+"""`chinaflows status`: which notebooks a run would execute, which pages it would render again,
+and why, checked against what the run then does, on the runner tests' diamond project
+(source -> left, right -> join)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 from diamond_project import (
     AS_OF,
     cli,
+    engine_copy,
+    imported_engine,
     make_diamond_project,
     published,
     run,
@@ -19,7 +23,14 @@ from diamond_project import (
 
 from notebook_pipeline import fingerprint
 from notebook_pipeline.failures import ExitCode
-from notebook_pipeline.status import MAY_RUN, UP_TO_DATE, WOULD_RUN, describe, pipeline_status
+from notebook_pipeline.status import (
+    MAY_RUN,
+    UP_TO_DATE,
+    WOULD_RERENDER,
+    WOULD_RUN,
+    describe,
+    pipeline_status,
+)
 
 pytestmark = pytest.mark.pipeline
 
@@ -93,8 +104,36 @@ def test_an_edited_notebook_and_a_changed_as_of_date_are_named(project):
         "Path(processed_dir, 'right.txt').write_text(str(total % 3))",
     )
     assert status_of(project)["right"] == (WOULD_RUN, ("the notebook's cells changed",))
-    later = {s.name: s for s in pipeline_status(project, as_of="2025-07-01")}
-    assert "as-of date: 2025-06-30 -> 2025-07-01" in later["source"].reasons
+    later = {s.name: (s.state, s.reasons) for s in pipeline_status(project, as_of="2025-07-01")}
+    # No diamond notebook declares as_of: only the date on its page changes.
+    assert later["source"] == (WOULD_RERENDER, ("as-of date: 2025-06-30 -> 2025-07-01",))
+    assert later["right"] == (WOULD_RUN, ("the notebook's cells changed",))
+
+
+def test_show_code_and_a_new_title_re_render_pages_only_and_the_run_agrees(project):
+    run(project)
+    shown = status_of(project, show_code=True)
+    assert shown == {
+        name: (WOULD_RERENDER, ("--show-code differs from its last run",))
+        for name in ("source", "left", "right", "join")
+    }
+    assert describe(pipeline_status(project, as_of=AS_OF, show_code=True)).endswith(
+        "would execute 0 of 4 notebooks; it would re-render 4 page(s) without a kernel."
+    )
+    pipeline = yaml.safe_load((project.root / "pipeline.yaml").read_text())
+    pipeline["notebooks"]["left"]["title"] = "Left, retitled"
+    (project.root / "pipeline.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
+    retitled = status_of(project)
+    assert retitled["left"] == (WOULD_RERENDER, ("its title in pipeline.yaml changed",))
+    # A page rendered again changes no data: what reads left's output stays up to date.
+    assert {retitled[n][0] for n in ("source", "right", "join")} == {UP_TO_DATE}
+    assert statuses(run(project)) == {
+        "source": "cached",
+        "left": "rendered",
+        "right": "cached",
+        "join": "cached",
+    }
+    assert set(states(project).values()) == {UP_TO_DATE}
 
 
 def test_a_deleted_output_is_named(project):
@@ -121,3 +160,39 @@ def test_the_command_prints_each_notebook_and_refuses_a_bad_parameter(project):
     )
     assert refused.returncode == ExitCode.USAGE
     assert "no_such_parameter" in refused.stderr
+
+
+def test_an_edited_engine_is_up_to_date_or_would_re_render_as_its_run_would(
+    project, tmp_path_factory
+):
+    """The engine imported by `status` is a copy: one with its progress display edited (no
+    part of any key), one with a page template edited (part of every page key)."""
+    assert cli(project, "--as-of", AS_OF).returncode == ExitCode.OK
+    command = [sys.executable, "-m", "helpers.cli", "status", "--project-dir", str(project.root)]
+
+    def status_with(edit) -> list[str]:
+        copy, env = engine_copy(tmp_path_factory.mktemp("engine"), edit)
+        assert imported_engine(env) == copy
+        shown = subprocess.run(
+            [*command, "--as-of", AS_OF], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert shown.returncode == ExitCode.OK, shown.stderr
+        return shown.stdout.splitlines()
+
+    def append(path, text):
+        path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+    progress = status_with(lambda c: append(c / "progress.py", "\n# a harmless edit\n"))
+    assert [line.split()[1:] for line in progress[:4]] == [["up", "to", "date"]] * 4
+    assert progress[-1] == "`chinaflows run` would execute 0 of 4 notebooks."
+
+    template = status_with(
+        lambda c: append(c / "templates" / "page_header.html.j2", "<p>edited</p>\n")
+    )
+    for name in ("source", "left", "right", "join"):
+        at = template.index(f"{name:<6}  {WOULD_RERENDER}")
+        assert template[at + 1].strip() == "- the engine's page templates or renderer changed"
+    assert template[-1] == (
+        "`chinaflows run` would execute 0 of 4 notebooks; "
+        "it would re-render 4 page(s) without a kernel."
+    )

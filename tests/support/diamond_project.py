@@ -8,13 +8,17 @@ tests (test_faults.py) and the hostile parameter tests (test_hostile_parameters.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
 import yaml
 
+import notebook_pipeline
 from helpers.paths import ProjectLayout
 from notebook_pipeline import execution
 from notebook_pipeline.run import run_pipeline
@@ -115,7 +119,7 @@ def run(project: ProjectLayout, **options) -> dict:
 
 
 def statuses(record: dict) -> dict[str, str]:
-    """Each notebook's status in a run.json: executed or cached."""
+    """Each notebook's status in a run.json: executed, cached or rendered (its page only)."""
     return {nb["name"]: nb["status"] for nb in record["notebooks"]}
 
 
@@ -160,3 +164,31 @@ def refuse_kernels(monkeypatch) -> None:
         raise AssertionError(f"{step.name} was executed")
 
     monkeypatch.setattr(execution, "execute_step", refuse)
+
+
+def published_run_json(project: ProjectLayout) -> dict:
+    """The run.json of the report published for AS_OF."""
+    return json.loads((project.report_dir(AS_OF) / "run.json").read_text())
+
+
+def engine_copy(folder: Path, edit: Callable[[Path], None]) -> tuple[Path, dict[str, str]]:
+    """A copy of the engine's package in `folder`, changed by `edit(copy)`: the copy and the
+    environment of a process that imports it instead of the installed engine (PYTHONPATH)."""
+    copy = folder / "notebook_pipeline"
+    engine = Path(notebook_pipeline.__file__).parent
+    shutil.copytree(engine, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    edit(copy)
+    paths = [str(folder), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return copy, {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
+def imported_engine(env: dict[str, str]) -> Path:
+    """The folder a process with the environment `env` imports the engine from."""
+    shown = subprocess.run(
+        [sys.executable, "-c", "import notebook_pipeline; print(notebook_pipeline.__file__)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return Path(shown.stdout.strip()).parent
