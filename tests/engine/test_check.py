@@ -1,4 +1,4 @@
-"""`chinaflows check`: pipeline.yaml and the notebooks agree (helpers.checks).
+"""`chinaflows check`: pipeline.yaml and the notebooks agree (notebook_pipeline.checks).
 
 The repository itself must pass; each kind of disagreement, made in a temporary copy, must be
 caught with a message that names the file and what is wrong.

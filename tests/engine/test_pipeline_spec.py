@@ -1,4 +1,5 @@
-"""The pipeline as declared (helpers.pipeline): order, parameters cells, parameter resolution."""
+"""The pipeline as declared (notebook_pipeline.spec): order, parameters cells, parameter
+resolution."""
 
 from __future__ import annotations
 

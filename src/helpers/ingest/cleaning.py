@@ -148,7 +148,8 @@ def clean_inputs(
     unknown_tickers: str = "refuse",
 ) -> CleanedData:
     """Read and validate every raw file, keep fund data up to `as_of`, derive daily flows, flag
-    doubtful fund-days (helpers.quality), list calendar gaps and align events to trading days."""
+    doubtful fund-days (helpers.ingest.quality), list calendar gaps and align events to trading
+    days."""
     checked = _read_and_check(Path(raw_dir), date_format, duplicate_dates, unknown_tickers)
     facts, fund, unknown = checked.facts, checked.fund, checked.unknown_tickers
     quality = [

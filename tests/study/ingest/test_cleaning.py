@@ -1,4 +1,4 @@
-"""From data/raw to data/processed (helpers.cleaning) on a copy of the shipped raw files.
+"""From data/raw to data/processed (helpers.ingest.cleaning) on a copy of the shipped raw files.
 
 Expected counts are read from the sample CSV with the csv module, independently of the code.
 """

@@ -1,4 +1,4 @@
-"""Reading and validating the raw files (helpers.load, helpers.schemas).
+"""Reading and validating the raw files (helpers.ingest.load, helpers.ingest.schemas).
 
 Expected counts and values come from the CSVs read with the csv module, or are typed in here;
 error messages are checked for the file, the line (header = line 1), the column and the fault.

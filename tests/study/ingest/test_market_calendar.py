@@ -1,4 +1,5 @@
-"""Trading days, gaps and event alignment (helpers.market_calendar) against dates known by hand.
+"""Trading days, gaps and event alignment (helpers.ingest.market_calendar) against dates known
+by hand.
 
 US market holidays of early 2025, from the NYSE holiday list: New Year's Day (Wed 1 January),
 the national day of mourning for President Carter (Thu 9 January), Martin Luther King Jr. Day

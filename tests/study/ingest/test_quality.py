@@ -1,4 +1,4 @@
-"""Data-quality flags (helpers.quality) on hand-made fund days, one fault each."""
+"""Data-quality flags (helpers.ingest.quality) on hand-made fund days, one fault each."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The calibrated synthetic sample (helpers.sample) against the reported figures, written by hand.
+"""The calibrated synthetic sample (helpers.ingest.sample) against the reported figures, written
+by hand.
 
 The fixture is FACTS.md section 2 typed in here, independent of data/raw/reported_flows.csv.
 """

@@ -1,5 +1,5 @@
-"""A researcher's own fund data replacing the sample (helpers.load.read_fund_data and
-helpers.cleaning.clean_inputs): one small hand-made file per format, flows checked by hand.
+"""A researcher's own fund data replacing the sample (helpers.ingest.load.read_fund_data and
+helpers.ingest.cleaning.clean_inputs): one small hand-made file per format, flows checked by hand.
 
 Every history file holds the same three days of one fund:
 

@@ -1,4 +1,5 @@
-"""What notebooks show: captioned tables (helpers.show) and captioned charts (plots.show_chart)."""
+"""What notebooks show: captioned tables (helpers.present.show) and captioned charts
+(plots.show_chart)."""
 
 from __future__ import annotations
 
