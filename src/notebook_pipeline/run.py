@@ -7,7 +7,8 @@ the ones whose outputs it reads through an executor (execution), reuses the last
 notebook whose execution key is unchanged (fingerprint, step_cache), rendering only its page
 again when what the page alone depends on changed (its page key), and, when every notebook
 succeeded, publishes data/processed and reports/<as_of>/. A failed run leaves both as they were
-and keeps the failed notebook and its page (failures).
+and keeps the failed notebook and its page in .chinaflows/failed/<as_of>/ (failures): nothing of
+a run in progress or failed is ever under reports/, which is the published site.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 
 import filelock
 
-from notebook_pipeline import files, fingerprint, provenance, site
+from notebook_pipeline import fingerprint, provenance, site
 from notebook_pipeline.execution import (
     KERNEL_LOG_SUFFIX,
     code_cell_count,
@@ -54,11 +55,15 @@ from notebook_pipeline.preflight import resolve_run
 from notebook_pipeline.progress import RunDisplay
 from notebook_pipeline.spec import NotebookStep, Pipeline, load_hook, upstream_steps
 from notebook_pipeline.staging import (
-    REPORT_STAGING_PREFIX,
     detach_outputs,
+    finish_publishing,
     keep_failed_run,
     make_staging_project,
     publish_processed,
+    publish_report,
+    publishing_interrupted,
+    report_staging_folder,
+    start_publishing,
     sweep_stale_staging,
 )
 from notebook_pipeline.step_cache import StepCache, output_digests
@@ -165,11 +170,20 @@ class _Run:
     def run(self, as_of: str | None, overrides: dict[str, Any]) -> Path:
         started = _now()
         pipeline, as_of, parameters = resolve_run(self.layout, as_of, overrides)
+        headline_file, headline_html = _headline_hook(pipeline)
+        if publishing_interrupted(self.layout):
+            # A run killed while publishing may have swapped its report in without listing it
+            # in the site index: finish its job (the sweep has put back a report moved aside).
+            if self.layout.reports_dir.is_dir():
+                site.render_site_index(
+                    self.layout.reports_dir, pipeline.title, headline_file, headline_html
+                )
+            finish_publishing(self.layout)
 
         self.as_of = as_of
         run_id = f"{as_of}-{uuid.uuid4().hex[:8]}"
         work = self.layout.staging_dir / run_id
-        report_staging = self.layout.reports_dir / f"{REPORT_STAGING_PREFIX}{run_id}"
+        report_staging = report_staging_folder(self.layout, run_id)
         try:
             project = make_staging_project(self.layout, work)
             self.project = project
@@ -203,7 +217,6 @@ class _Run:
             (report_staging / "run.json").write_text(json.dumps(run, indent=2), encoding="utf-8")
             self._remember(records, report_staging)
 
-            headline_file, headline_html = _headline_hook(pipeline)
             published = report_staging / headline_file if headline_file else None
             headline = json.loads(published.read_text()) if published and published.exists() else {}
             site.render_run_index(
@@ -212,12 +225,13 @@ class _Run:
                 headline_html(headline),
                 [Path(p).name for p in pipeline.publish],
             )
+            start_publishing(self.layout)
             publish_processed(project.processed_dir, self.layout.processed_dir)
-            target = self.layout.report_dir(as_of)
-            files.replace_folder(report_staging, target)
+            target = publish_report(report_staging, self.layout, as_of)
             site.render_site_index(
                 self.layout.reports_dir, pipeline.title, headline_file, headline_html
             )
+            finish_publishing(self.layout)
             return target
         finally:
             shutil.rmtree(work, ignore_errors=True)

@@ -2,9 +2,12 @@
 
 A run works in a staging copy of the project (`.chinaflows/runs/<id>/`): data/raw and the rest
 of the project are linked in, data/processed starts as hard links to the published files, and
-every notebook runs there. Its report is built in a staging folder. Only when every notebook
-succeeded are the new files moved into data/processed and the report folder swapped in. A run
-killed on the way leaves only its staging folders, which the next run deletes.
+every notebook runs there. Its report (executed notebooks, pages, kernel logs) is built beside
+it in `.chinaflows/runs/report-<id>/`, never under reports/: reports/ is the static site and is
+published as it is, so it holds only the site index and whole run folders. Only when every
+notebook succeeded are the new files moved into data/processed and the report folder swapped
+into reports/ by one rename; a failed run is kept in `.chinaflows/failed/<as_of>/`. A run killed
+on the way leaves only its staging folders, which the next run deletes.
 """
 
 from __future__ import annotations
@@ -19,7 +22,13 @@ from notebook_pipeline.layout import ProjectLayout
 from notebook_pipeline.spec import NotebookStep
 from notebook_pipeline.step_cache import StepCache
 
-REPORT_STAGING_PREFIX = ".staging-"  # reports/.staging-<run id>/: a report being built
+REPORT_STAGING_PREFIX = "report-"  # .chinaflows/runs/report-<run id>/: a report being built
+# reports/.incoming-<run id>/: a finished report copied onto a reports/ that is on a file system
+# of its own, just before the rename that publishes it (publish_report)
+INCOMING_PREFIX = ".incoming-"
+# What earlier versions kept under reports/: staging folders and failed runs (swept out)
+LEGACY_REPORT_STAGING_PREFIX = ".staging-"
+LEGACY_FAILED_DIR = "_failed"
 
 
 def _link_or_copy(source: str, target: str) -> None:
@@ -85,28 +94,100 @@ def publish_processed(built: Path, target: Path) -> list[Path]:
     return moved
 
 
+def report_staging_folder(layout: ProjectLayout, run_id: str) -> Path:
+    """Where run `run_id` builds its report: beside its staging project in .chinaflows/runs/."""
+    return layout.staging_dir / f"{REPORT_STAGING_PREFIX}{run_id}"
+
+
+def same_file_system(one: Path, other: Path) -> bool:
+    """Whether two existing paths are on one file system (a rename can move between them)."""
+    return os.stat(one).st_dev == os.stat(other).st_dev
+
+
+def publish_report(built: Path, layout: ProjectLayout, as_of: str) -> Path:
+    """Put the finished report folder `built` in place as reports/<as_of>; returns it.
+
+    The rule: a report is built in .chinaflows/ and published by one rename
+    (files.replace_folder), so reports/ never holds a half-built report, a kernel log or a
+    failed run. A rename cannot cross file systems, though. When reports/ is on a file system
+    of its own (a mount point, or a link to another disk), no folder outside it is on that
+    file system, not even a hidden sibling of the mount point (that is on the parent's file
+    system). Building the whole run inside the mount would put kernel logs and failed runs in
+    the published folder; instead only the finished report, exactly as it will be published,
+    is copied into a hidden folder inside reports/ (reports/.incoming-<id>/, which no index
+    links and the next run deletes should a kill interrupt the copy) and then renamed into
+    place. The run folders and the site index stay whole either way."""
+    layout.reports_dir.mkdir(parents=True, exist_ok=True)
+    if not same_file_system(built, layout.reports_dir):
+        incoming = layout.reports_dir / f"{INCOMING_PREFIX}{built.name}"
+        try:
+            shutil.copytree(built, incoming)
+        except BaseException:
+            shutil.rmtree(incoming, ignore_errors=True)
+            raise
+        built = incoming
+    return files.replace_folder(built, layout.report_dir(as_of))
+
+
+def start_publishing(layout: ProjectLayout) -> None:
+    """Mark that a run is publishing: until `finish_publishing`, a kill may leave the site
+    index behind the run folders."""
+    layout.publishing_marker.touch()
+
+
+def finish_publishing(layout: ProjectLayout) -> None:
+    """Mark that the run's publishing, site index included, is done."""
+    layout.publishing_marker.unlink(missing_ok=True)
+
+
+def publishing_interrupted(layout: ProjectLayout) -> bool:
+    """Whether a run was killed while publishing: its site index must be rewritten."""
+    return layout.publishing_marker.exists()
+
+
 def keep_failed_run(staging: Path, layout: ProjectLayout, as_of: str) -> Path:
-    """Keep a failed run's staging report folder as the failed run of `as_of`; returns it."""
+    """Keep a failed run's staging report folder as the failed run of `as_of`
+    (.chinaflows/failed/<as_of>/, outside the published reports/); returns it."""
     return files.replace_folder(staging, layout.failed_reports_dir / as_of)
 
 
 def staging_folders(layout: ProjectLayout) -> list[Path]:
-    """The staging projects and report folders of the run in progress or of killed runs."""
+    """The staging projects and report folders of the run in progress or of killed runs: in
+    .chinaflows/runs/, and in reports/ only a finished report being copied onto a reports/ on
+    a file system of its own (publish_report), or what an earlier version left there."""
     return [
         *(layout.staging_dir.iterdir() if layout.staging_dir.is_dir() else []),
-        *layout.reports_dir.glob(f"{REPORT_STAGING_PREFIX}*"),
+        *layout.reports_dir.glob(f"{INCOMING_PREFIX}*"),
+        *layout.reports_dir.glob(f"{LEGACY_REPORT_STAGING_PREFIX}*"),
     ]
+
+
+def _move_legacy_failed_runs(layout: ProjectLayout) -> None:
+    """Move the failed runs an earlier version kept in reports/_failed/ out of the published
+    folder, to .chinaflows/failed/ (where a failed run of the same date is newer: kept)."""
+    legacy = layout.reports_dir / LEGACY_FAILED_DIR
+    if not legacy.is_dir():
+        return
+    files.recover_replaced_folders(legacy)
+    for failed in legacy.iterdir():
+        kept = layout.failed_reports_dir / failed.name
+        if failed.is_dir() and not kept.exists():
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(failed, kept)
+    shutil.rmtree(legacy)
 
 
 def sweep_stale_staging(layout: ProjectLayout) -> None:
     """Delete the staging folders that killed runs left, and put back a report folder that a
-    run killed in the middle of swapping it in had moved aside.
+    run killed in the middle of swapping it in had moved aside. Failed runs an earlier version
+    kept in reports/_failed/ move to .chinaflows/failed/.
 
     Call it holding the run lock: no other run is working then, so every staging folder is a
     dead run's. (Their staging projects hold links into the project: rmtree removes the links,
     never what they point to.)"""
     for folder in staging_folders(layout):
         shutil.rmtree(folder, ignore_errors=True)
+    _move_legacy_failed_runs(layout)
     for parent in (
         layout.reports_dir,
         layout.failed_reports_dir,

@@ -44,7 +44,12 @@ def test_every_page_and_executed_notebook_is_published(finished_run):
     assert all(f'href="{page}.html"' in run_index for page in PAGES)
     site_index = (project / "reports" / "index.html").read_text(encoding="utf-8")
     assert 'href="2025-12-31/index.html"' in site_index
-    assert not list((project / "reports").glob(".staging-*"))
+    # Only the site: no staging folder, kernel log or failed run
+    assert {p.name for p in (project / "reports").iterdir()} <= {
+        ".gitkeep",
+        "2025-12-31",
+        "index.html",
+    }
 
 
 def test_sample_mark_on_every_page(finished_run):

@@ -1,6 +1,7 @@
-"""Faults during a run: the runner killed mid-notebook, a kernel that dies, a notebook that
-hangs past its time limit, a full disk, two runs started at once. Each leaves the published
-data and reports whole, and says what happened.
+"""Faults during a run: the runner killed mid-notebook or at each moment of publishing, a
+kernel that dies, a notebook that hangs past its time limit, a full disk, two runs started at
+once. Each leaves the published data and reports whole, nothing but the site under reports/,
+and says what happened.
 
 On the diamond project (diamond_project.py) whose `right` notebook can misbehave on demand.
 """
@@ -9,9 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,12 +33,14 @@ from diamond_project import (
     refuse_kernels,
     write_notebook,
 )
+from kill_at import MOMENT_ENV_VAR, MOMENTS
 from reliability import describe_run
 
 from helpers.paths import ProjectLayout
 from notebook_pipeline import files
+from notebook_pipeline.execution import KERNEL_LOG_SUFFIX
 from notebook_pipeline.failures import ExitCode
-from notebook_pipeline.staging import REPORT_STAGING_PREFIX, staging_folders, sweep_stale_staging
+from notebook_pipeline.staging import INCOMING_PREFIX, staging_folders, sweep_stale_staging
 
 RELIABILITY_AREA = "fault"
 pytestmark = [pytest.mark.pipeline, pytest.mark.reliability]
@@ -121,22 +126,52 @@ def kernel_pid(project: ProjectLayout) -> int:
     return int(pid_file.read_text() or 0) if pid_file.exists() else 0
 
 
-def published_but_staging(project: ProjectLayout) -> dict[str, bytes]:
-    """What a reader sees: the published files, without a killed run's staging folder (which
-    no index lists, and the next run deletes)."""
-    return {k: v for k, v in published(project).items() if REPORT_STAGING_PREFIX not in k}
+KILL_AT = Path(__file__).with_name("kill_at.py")
+OTHER_AS_OF = "2025-07-31"  # a second run folder, which the site index must come to list
 
 
-def whole_report_problems(project: ProjectLayout) -> list[str]:
-    """What is missing or broken in the published report (nothing, when it is whole)."""
-    folder = project.report_dir(AS_OF)
+def unpublished_entries(project: ProjectLayout) -> list[str]:
+    """What under reports/ is no part of the site: hidden or private entries (staging,
+    retired or incoming folders, _failed) and kernel logs, anywhere in it."""
+    return sorted(
+        str(path.relative_to(project.reports_dir))
+        for path in project.reports_dir.rglob("*")
+        if path.name.startswith((".", "_")) or path.name.endswith(KERNEL_LOG_SUFFIX)
+    )
+
+
+def site_index_problems(project: ProjectLayout) -> list[str]:
+    """Where reports/index.html and the run folders a reader can open disagree (nothing, when
+    consistent; a hidden folder is no part of the site)."""
+    folders = {
+        run.parent.name
+        for run in project.reports_dir.glob("*/run.json")
+        if not run.parent.name.startswith((".", "_"))
+    }
+    listed = set(
+        re.findall(r'data-run="([^"]+)"', (project.reports_dir / "index.html").read_text())
+    )
+    return [f"{f} is not listed" for f in sorted(folders - listed)] + [
+        f"{f} is listed but not published" for f in sorted(listed - folders)
+    ]
+
+
+def whole_report_problems(project: ProjectLayout, as_of: str = AS_OF) -> list[str]:
+    """What is missing or broken in the published report, or left behind by a run (nothing,
+    when it is whole and the run done)."""
+    problems = report_folder_problems(project, as_of)
+    return problems + [f"{path} was left behind" for path in staging_folders(project)]
+
+
+def report_folder_problems(project: ProjectLayout, as_of: str) -> list[str]:
+    """What is missing or broken in reports/<as_of>/ (nothing, when it is whole)."""
+    folder = project.report_dir(as_of)
     wanted = ["index.html", "run.json"] + [f"{p}.{ext}" for p in PAGES for ext in ("html", "ipynb")]
     problems = [f"{name} is missing" for name in wanted if not (folder / name).is_file()]
     if not problems:
         run = json.loads((folder / "run.json").read_text())
         if [nb["name"] for nb in run["notebooks"]] != PAGES:
             problems.append(f"run.json lists {[nb['name'] for nb in run['notebooks']]}")
-    problems += [f"{path} was left behind" for path in staging_folders(project)]
     return problems
 
 
@@ -147,7 +182,7 @@ def test_runner_killed_mid_notebook_publishes_nothing_and_the_next_run_recovers(
     project, reliability, kernels_to_end
 ):
     assert cli(project, "--as-of", AS_OF).returncode == ExitCode.OK
-    before = published_but_staging(project)
+    before = published(project)
     pid_file = project.root / "signals" / "right.pid"
     pid_file.unlink()
 
@@ -165,8 +200,9 @@ def test_runner_killed_mid_notebook_publishes_nothing_and_the_next_run_recovers(
         killed.send_signal(signal.SIGKILL)  # the runner only: its kernel is left orphaned
         killed.wait()
     kernel_ended = wait_until(lambda: process_ended(kernel))
-    unchanged = published_but_staging(project) == before
+    unchanged = published(project) == before
     left_behind = staging_folders(project)
+    under_reports = unpublished_entries(project)
 
     again = cli(project, "--as-of", AS_OF, "--quiet", "-p", "factor=3")
     swept = not any(path.exists() for path in left_behind)
@@ -180,12 +216,15 @@ def test_runner_killed_mid_notebook_publishes_nothing_and_the_next_run_recovers(
     )
     assert unchanged
     assert left_behind, "the run was not killed in the middle"
-    assert REPORT_STAGING_PREFIX not in (project.reports_dir / "index.html").read_text()
+    assert not any(project.reports_dir in path.parents for path in left_behind)
+    assert under_reports == []
     assert kernel_ended  # ipykernel exits when the process that started it is gone
     assert again.returncode == ExitCode.OK, again.stderr
     assert swept
     assert (project.processed_dir / "total.txt").read_text() == "18"
     assert whole_report_problems(project) == []
+    assert unpublished_entries(project) == []
+    assert site_index_problems(project) == []
 
 
 def test_runner_killed_while_swapping_the_report_in_gets_it_back(project, reliability):
@@ -208,6 +247,146 @@ def test_runner_killed_while_swapping_the_report_in_gets_it_back(project, reliab
     assert whole_report_problems(project) == []
 
 
+def kill_at(project: ProjectLayout, moment: str, *args: str) -> subprocess.CompletedProcess:
+    """`chinaflows run` on `project`, killed with SIGKILL at `moment` (kill_at.MOMENTS)."""
+    command = [sys.executable, str(KILL_AT), *cli_command(project, *args)[3:]]
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, MOMENT_ENV_VAR: moment},
+    )
+
+
+def reports_part(snapshot: dict[str, bytes], but: str | None = None) -> dict[str, bytes]:
+    """The reports/ files of a `published` snapshot, without those of reports/<but>/."""
+    return {
+        k: v
+        for k, v in snapshot.items()
+        if k.startswith("reports/") and not (but and k.startswith(f"reports/{but}/"))
+    }
+
+
+@pytest.mark.parametrize(
+    ("moment", "as_of"),
+    [
+        # a new as-of date: its folder must not appear, nor the site index change
+        pytest.param("before-publishing", OTHER_AS_OF, id="before-publishing"),
+        # the same date: the report folder it replaces is moved aside when the kill comes
+        pytest.param("between-renames", AS_OF, id="between-renames"),
+        # a new as-of date: its folder is in place, the site index does not list it yet
+        pytest.param("before-site-index", OTHER_AS_OF, id="before-site-index"),
+    ],
+)
+def test_runner_killed_while_publishing_leaves_the_site_whole(project, reliability, moment, as_of):
+    assert cli(project, "--as-of", AS_OF, "--quiet").returncode == ExitCode.OK
+    before = published(project)
+
+    killed = kill_at(project, moment, "--as-of", as_of, "--quiet", "-p", "factor=3")
+    after = published(project)
+    under_reports = unpublished_entries(project)
+    new_report = report_folder_problems(project, as_of)
+
+    again = cli(project, "--as-of", AS_OF, "--quiet", "-p", "factor=3")
+    reliability.record(
+        f"runner killed {moment}",
+        f"kill -9 the runner {MOMENTS[moment]} (--as-of {as_of}); then run again",
+        f"reports/ {'unchanged' if after == before else 'changed'}; "
+        f"under reports/ after the kill: {under_reports or 'only the site'}; "
+        f"next run {describe_run(again)}; site index: "
+        + ("consistent" if again.returncode == 0 and not site_index_problems(project) else "NOT"),
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    if moment == "before-publishing":
+        assert after == before  # data/processed and reports/ byte-identical
+        assert under_reports == []
+    elif moment == "between-renames":
+        # The old report folder is whole, moved aside under a hidden name no index links;
+        # everything else of reports/ is as it was.
+        assert not any(k.startswith(f"reports/{AS_OF}/") for k in after)  # moved aside
+        [retired] = under_reports
+        assert retired.startswith(f"{files.RETIRED_PREFIX}{AS_OF}-")
+        moved_aside = {
+            k.replace(f"reports/{retired}/", f"reports/{AS_OF}/"): v
+            for k, v in reports_part(after).items()
+        }
+        assert moved_aside == reports_part(before)
+    else:
+        # The new run folder is whole; the rest of reports/ is as it was.
+        assert new_report == []
+        assert under_reports == []
+        assert reports_part(after, but=as_of) == reports_part(before)  # index.html too
+
+    assert again.returncode == ExitCode.OK, again.stderr
+    assert (project.processed_dir / "total.txt").read_text() == "18"
+    assert whole_report_problems(project) == []
+    assert unpublished_entries(project) == []
+    assert site_index_problems(project) == []
+    assert not project.publishing_marker.exists()
+    if moment == "before-site-index":
+        assert (project.reports_dir / as_of).is_dir()  # listed now: finished by the next run
+
+
+def test_runner_killed_copying_onto_a_reports_mount_leaves_only_a_hidden_copy(project):
+    """reports/ on a file system of its own: a kill while the finished report is copied in
+    leaves a hidden, unlinked reports/.incoming-* folder, which the next run deletes."""
+    assert cli(project, "--as-of", AS_OF, "--quiet").returncode == ExitCode.OK
+    before = published(project)
+
+    killed = kill_at(project, "copying-in", "--as-of", AS_OF, "--quiet", "-p", "factor=3")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    [incoming, *_] = unpublished_entries(project)
+    assert incoming.startswith(INCOMING_PREFIX)
+    assert all(entry.startswith(incoming) for entry in unpublished_entries(project))
+    assert reports_part(published(project), but=incoming) == reports_part(before)
+    assert site_index_problems(project) == []
+
+    again = cli(project, "--as-of", AS_OF, "--quiet", "-p", "factor=3")
+    assert again.returncode == ExitCode.OK, again.stderr
+    assert unpublished_entries(project) == []
+    assert whole_report_problems(project) == []
+    assert site_index_problems(project) == []
+
+
+def test_reports_on_a_mount_of_its_own_is_published_whole(project, reliability):
+    """reports/ a mount point (a tmpfs here): a rename from .chinaflows/ cannot reach it, so the
+    finished report is copied in and renamed; nothing else of the run enters it."""
+    project.reports_dir.mkdir()
+    if shutil.which("mount") is None:
+        pytest.skip("no mount command to mount reports/")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(project.reports_dir)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        assert os.path.ismount(project.reports_dir)
+        first = cli(project, "--as-of", AS_OF, "--quiet")
+        again = cli(project, "--as-of", AS_OF, "--quiet", "-p", "factor=3")
+        failed = cli(project, "--as-of", AS_OF, "--quiet", "-p", "fail=true")
+        reliability.record(
+            "reports/ is a mount point",
+            "a tmpfs mounted on reports/; run, run again with a change, then a failing run",
+            f"{describe_run(first)}, then {describe_run(again)}, then {describe_run(failed)}; "
+            f"under reports/: {unpublished_entries(project) or 'only the site'}",
+        )
+        assert first.returncode == ExitCode.OK, first.stderr
+        assert again.returncode == ExitCode.OK, again.stderr
+        assert failed.returncode == ExitCode.NOTEBOOK_ERROR, failed.stderr
+        assert f"failed notebook: {project.failed_reports_dir / AS_OF / 'join.ipynb'}" in (
+            failed.stderr
+        )
+        assert (project.processed_dir / "total.txt").read_text() == "18"
+        assert whole_report_problems(project) == []
+        assert unpublished_entries(project) == []
+        assert site_index_problems(project) == []
+    finally:
+        subprocess.run(["umount", "--lazy", str(project.reports_dir)], check=True)
+
+
 # --- a kernel that dies, a notebook past its time limit --------------------------------------
 
 
@@ -218,6 +397,9 @@ def test_kernel_that_dies_fails_the_run_naming_the_notebook(project, reliability
     )
     assert result.returncode == ExitCode.NOTEBOOK_ERROR
     failed = project.failed_reports_dir / AS_OF
+    assert project.reports_dir not in failed.parents
+    assert (failed / "right.kernel.log").is_file()
+    assert unpublished_entries(project) == []
     assert "chinaflows: right: its kernel died" in result.stderr
     assert f"running: cell {FAULTY_CELL_NUMBER}, which begins: import os, time" in result.stderr
     assert f"failed notebook: {failed / 'right.ipynb'}" in result.stderr

@@ -404,9 +404,9 @@ def test_failed_notebook_leaves_report_and_data_byte_identical(project):
     result = cli(project, "--as-of", AS_OF, "-p", "fail=true")
 
     assert result.returncode == ExitCode.NOTEBOOK_ERROR
-    after = {k: v for k, v in published(project).items() if "/_failed/" not in k}
-    assert after == before
+    assert published(project) == before  # nothing of the failed run is under reports/
     failed = project.failed_reports_dir / AS_OF
+    assert failed == project.root / ".chinaflows" / "failed" / AS_OF
     assert "join: cell 3 (In [3]) raised ValueError: join was asked to fail" in result.stderr
     assert "failing line: Cell In[3], line 5: raise ValueError('join was asked to fail')" in (
         result.stderr
@@ -415,7 +415,7 @@ def test_failed_notebook_leaves_report_and_data_byte_identical(project):
     assert f"its page: {failed / 'join.html'}" in result.stderr
     page = (failed / "join.html").read_text(encoding="utf-8")
     assert "An Exception was encountered" in page  # papermill's banner
-    assert not list(project.reports_dir.glob(".staging-*"))
+    assert sorted(p.name for p in project.reports_dir.iterdir()) == [AS_OF, "index.html"]
     assert not any(project.staging_dir.iterdir())
 
 

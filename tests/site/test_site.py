@@ -60,7 +60,7 @@ def executed_notebook(folder: Path, project: Path) -> Path:
     notebook.cells = [parameters, injected, text, shown]
     notebook.metadata["papermill"] = {
         "input_path": str(project / "notebooks" / "01_page.ipynb"),
-        "output_path": str(project / "reports" / ".staging-x" / "01_page.ipynb"),
+        "output_path": str(project / ".chinaflows" / "runs" / "report-x" / "01_page.ipynb"),
         "parameters": {"as_of": AS_OF},
     }
     path = folder / "01_page.ipynb"
