@@ -126,7 +126,7 @@ def kernel_pid(project: ProjectLayout) -> int:
     return int(pid_file.read_text() or 0) if pid_file.exists() else 0
 
 
-KILL_AT = Path(__file__).with_name("kill_at.py")
+KILL_AT = Path(__file__).parents[1] / "support" / "kill_at.py"
 OTHER_AS_OF = "2025-07-31"  # a second run folder, which the site index must come to list
 
 

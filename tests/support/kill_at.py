@@ -1,7 +1,7 @@
 """`chinaflows` that kills itself (SIGKILL, as `kill -9` or a power cut would) at one moment of
 publishing, for the fault tests: a test-only seam, so the engine itself carries no test hook.
 
-    CHINAFLOWS_TEST_KILL_AT=<moment> python tests/kill_at.py run --project-dir ... [options]
+    CHINAFLOWS_TEST_KILL_AT=<moment> python tests/support/kill_at.py run --project-dir ... [options]
 
 The moment (one of MOMENTS) is read from the environment variable here only; this script patches
 the engine function that runs at that moment, then runs the command line as `chinaflows` does.
