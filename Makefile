@@ -24,9 +24,9 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(RUNTIME) git-setup  ## create .venv: the pinned environment, the kernel, git set up for notebooks
 
-# The project's kernel, which the notebooks name (src/helpers/jupyter_kernel.py): registered
+# The project's kernel, which the notebooks name (src/notebook_pipeline/kernel.py): registered
 # inside .venv; it reloads edited helpers and, started beside the notebooks, works in the root.
-$(KERNELSPEC): $(STAMP) src/helpers/jupyter_kernel.py
+$(KERNELSPEC): $(STAMP) src/notebook_pipeline/kernel.py
 	$(BIN)/chinaflows kernel
 
 # Notebooks in git (docs/notebooks-in-git.md): .gitattributes names the filter and the drivers;
