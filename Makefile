@@ -24,9 +24,9 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(RUNTIME) git-setup  ## create .venv: the pinned environment, the kernel, git set up for notebooks
 
-# The project's kernel, which the notebooks name (src/helpers/jupyter_kernel.py): registered
+# The project's kernel, which the notebooks name (src/notebook_pipeline/kernel.py): registered
 # inside .venv; it reloads edited helpers and, started beside the notebooks, works in the root.
-$(KERNELSPEC): $(STAMP) src/helpers/jupyter_kernel.py
+$(KERNELSPEC): $(STAMP) src/notebook_pipeline/kernel.py
 	$(BIN)/chinaflows kernel
 
 # Notebooks in git (docs/notebooks-in-git.md): .gitattributes names the filter and the drivers;
@@ -55,8 +55,12 @@ lab: install  ## JupyterLab in notebooks/ on the project's kernel (ARGS go to ju
 report: $(RUNTIME)  ## run the pipeline on the data in data/raw and print the report's path
 	$(BIN)/chinaflows run $(ARGS)
 
-test: $(RUNTIME)  ## run the test suite
-	$(BIN)/python -m pytest $(ARGS)
+# The tests run on every core (pytest-xdist); tests that must not share a worker's time with
+# each other carry an xdist_group mark. ARGS="-n 0" runs them one at a time in one process.
+PARALLEL := -n auto --dist loadgroup
+
+test: $(RUNTIME)  ## run the test suite on every core (ARGS go to pytest; ARGS="-n 0": serially)
+	$(BIN)/python -m pytest $(PARALLEL) $(ARGS)
 
 LINTED := src tests notebooks scripts benchmarks
 lint: $(STAMP)  ## ruff over the code and the notebooks: lint, and format (`ruff format` fixes it)
@@ -67,7 +71,7 @@ bench: $(STAMP)  ## measure the runner against its goals (takes ~15 min; ARGS="-
 	$(BIN)/python benchmarks/bench.py $(ARGS)
 
 reliability: $(RUNTIME)  ## run the bad-input, fault and hostile-parameter tests; write docs/reliability.md
-	CHINAFLOWS_RELIABILITY_TABLE=docs/reliability.md $(BIN)/python -m pytest -m reliability $(ARGS)
+	CHINAFLOWS_RELIABILITY_TABLE=docs/reliability.md $(BIN)/python -m pytest $(PARALLEL) -m reliability $(ARGS)
 
 lock:  ## re-pin requirements.lock from pyproject.toml (needs the network to PyPI)
 	$(PYTHON) -m pip install --quiet uv

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from built_once import built_once, process_from_json, process_to_json
 from project_runs import run
 from two_funds import history_table
 
@@ -19,17 +20,23 @@ pytest_plugins = ["reliability"]
 @pytest.fixture(scope="session")
 def published_run(tmp_path_factory) -> tuple[Path, object]:
     """One run of the whole pipeline on the shipped data, into a temporary copy of the project:
-    (the project, the finished process). Tests read it; a test that changes files copies it."""
-    project = copy_project_inputs(tmp_path_factory.mktemp("project"))
-    result = run(project)
+    (the project, the finished process); once for the whole test run, also under pytest-xdist
+    (built_once.py). Tests read it; a test that changes files copies it."""
+
+    def build(folder: Path) -> dict:
+        project = copy_project_inputs(folder / "project")
+        return {"project": str(project), "result": process_to_json(run(project))}
+
+    built = built_once(tmp_path_factory, "published_run", build)
+    result = process_from_json(built["result"])
     assert result.returncode == 0, result.stderr
-    return project, result
+    return Path(built["project"]), result
 
 
 @pytest.fixture
 def history() -> pd.DataFrame:
-    """Two funds over four trading days (tests/two_funds.py), rows deliberately out of order,
-    with a pass-through column."""
+    """Two funds over four trading days (tests/support/two_funds.py), rows deliberately out of
+    order, with a pass-through column."""
     return history_table()
 
 

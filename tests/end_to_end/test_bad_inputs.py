@@ -1,6 +1,10 @@
-"""The corpus of messy and bad fund files (tests/bad_inputs/cases.yaml), each run through the
-real pipeline on its own copy of a project that has already published a report. The runs go
-as many at a time as there are cores (each is a separate `chinaflows run` process).
+"""The corpus of messy and bad fund files (bad_inputs/cases.yaml), each run through the real
+pipeline on its own copy of a project that has already published a report.
+
+A valid case is a separate `chinaflows run` process, which executes notebooks; these go as
+many at a time as there are cores (pytest-xdist's workers, else a pool of threads here). A bad
+case must be refused before any notebook starts, so it runs `chinaflows run` in this process,
+with every kernel refused (no interpreter to start for each).
 
 Messy but valid files must give KWEB's year-to-date flow as computed here from its NAVs and
 shares; bad ones must be refused with the documented exit code and one message naming the file,
@@ -18,14 +22,16 @@ import shutil
 import subprocess
 import zipfile
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import openpyxl
 import pytest
 import yaml
-from project_runs import run
+from built_once import XDIST_WORKER_ENV, built_once, process_from_json, process_to_json
+from diamond_project import refuse_kernels
+from project_runs import run, run_in_process
 from reliability import TABLE_ENV
 
 from helpers.ingest.fund_files import MAX_FILE_BYTES
@@ -126,19 +132,31 @@ def headline(project: Path, as_of: str) -> dict:
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory) -> Path:
     """A project that has published a report from your own data: the four other core ETFs and
-    KWEB's plain file. Each case copies it (its cache too, so that a case whose data read the
+    KWEB's plain file; built once for the whole test run, also under pytest-xdist
+    (built_once.py). Each case copies it (its cache too, so that a case whose data read the
     same as the plain file re-executes only the cleaning notebook)."""
-    project = copy_project_inputs(tmp_path_factory.mktemp("baseline") / PROJECT_NAME)
-    place_files(
-        project,
-        {"fund_history/others.csv": "others.csv", "fund_history/KWEB.csv": "kweb_plain.csv"},
-    )
-    result = run(project)
+
+    def build(folder: Path) -> dict:
+        project = copy_project_inputs(folder / PROJECT_NAME)
+        place_files(
+            project,
+            {"fund_history/others.csv": "others.csv", "fund_history/KWEB.csv": "kweb_plain.csv"},
+        )
+        return {"project": str(project), "result": process_to_json(run(project))}
+
+    built = built_once(tmp_path_factory, "bad_input_baseline", build)
+    result = process_from_json(built["result"])
     assert result.returncode == 0, result.stderr
+    project = Path(built["project"])
     last_day = KWEB_DAYS[-1]
     kweb = headline(project, last_day.isoformat())["flows"]["ytd_usd"]["KWEB"]
     assert kweb == pytest.approx(kweb_year_to_date_flow(last_day))
     return project
+
+
+def refused(case: dict) -> bool:
+    """Whether the case must be refused (before any notebook starts)."""
+    return case["expect"] != "ok"
 
 
 @dataclass
@@ -148,20 +166,38 @@ class CaseRun:
     result: subprocess.CompletedProcess
 
 
-def run_case(case: dict, baseline: Path, folder: Path) -> CaseRun:
-    """The case's files in a copy of the baseline (KWEB's plain file taken away), then a run."""
+def case_project(case: dict, baseline: Path, folder: Path) -> tuple[Path, dict[str, str]]:
+    """The case's files in a copy of the baseline (KWEB's plain file taken away); with the
+    published_digests before any run."""
     project = folder / PROJECT_NAME
     shutil.copytree(baseline, project, symlinks=True)
     (project / KWEB_FILE).unlink()
     place_files(project, case["files"])
-    before = published_digests(project)
+    return project, published_digests(project)
+
+
+def run_case(case: dict, baseline: Path, folder: Path) -> CaseRun:
+    """A valid case: `chinaflows run` as a separate process, as a user runs it."""
+    project, before = case_project(case, baseline, folder)
     return CaseRun(project, before, run(project, *case.get("args", [])))
 
 
+def run_refused_case(case: dict, baseline: Path, folder: Path, capsys, monkeypatch) -> CaseRun:
+    """A bad case: `chinaflows run` in this process, failing the test if a notebook would be
+    executed; what it printed and its exit code are checked as a separate process's."""
+    project, before = case_project(case, baseline, folder)
+    refuse_kernels(monkeypatch)
+    return CaseRun(project, before, run_in_process(project, *case.get("args", []), capsys=capsys))
+
+
 @pytest.fixture(scope="module")
-def case_runs(request, baseline, tmp_path_factory):
-    """The run of every case selected in this session, started at once on a pool of one worker
-    per core; each test waits for its own."""
+def started_runs(request, baseline, tmp_path_factory):
+    """Without pytest-xdist: the run of every valid case selected in this session, started at
+    once on a pool of one thread per core; each test waits for its own. Under xdist the workers
+    are the pool: each test runs its own case."""
+    if os.environ.get(XDIST_WORKER_ENV) is not None:
+        yield {}
+        return
     selected = [
         item.callspec.params["case"]
         for item in request.session.items
@@ -173,7 +209,23 @@ def case_runs(request, baseline, tmp_path_factory):
                 run_case, case, baseline, tmp_path_factory.mktemp(case["name"])
             )
             for case in selected
+            if not refused(case)
         }
+
+
+@pytest.fixture
+def case_run(request, baseline, started_runs, tmp_path_factory, capsys, monkeypatch):
+    """Runs the test's case (or waits for its started run); returns the CaseRun."""
+
+    def run_the_case(case: dict) -> CaseRun:
+        if case["name"] in started_runs:
+            return started_runs[case["name"]].result()
+        folder = tmp_path_factory.mktemp(case["name"])
+        if refused(case):
+            return run_refused_case(case, baseline, folder, capsys, monkeypatch)
+        return run_case(case, baseline, folder)
+
+    return run_the_case
 
 
 def test_the_manifest_is_well_formed():
@@ -196,8 +248,8 @@ def test_the_manifest_is_well_formed():
 
 @pytest.mark.pipeline
 @pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
-def test_case(case, case_runs: dict[str, Future], reliability):
-    done = case_runs[case["name"]].result()
+def test_case(case, case_run, reliability):
+    done = case_run(case)
     project, result = done.project, done.result
 
     if case["expect"] == "ok" and result.returncode == 0:

@@ -15,7 +15,9 @@ from helpers.paths import ProjectLayout, copy_project_inputs
 from notebook_pipeline.new_notebook import TEMPLATE_NOTEBOOK
 from notebook_pipeline.spec import NotebookStep, load_pipeline
 
-pytestmark = pytest.mark.pipeline
+# One worker (pytest-xdist) runs these tests, so the notebooks run once for all of them
+# (standalone_runs is module-scoped: each worker would run them again).
+pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("papermill")]
 
 
 def papermill(project: ProjectLayout, notebook: Path, executed: Path):

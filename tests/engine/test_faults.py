@@ -426,6 +426,7 @@ def test_notebook_naming_a_kernel_this_environment_lacks_is_refused(project, rel
     assert published(project) == before
 
 
+@pytest.mark.xdist_group("timing")  # its timings: one worker runs the timed tests in turn
 def test_notebook_past_its_time_limit_is_stopped(tmp_path, reliability, capsys, kernels_to_end):
     # Each cell takes less than the limit, the two together more: the limit is the notebook's.
     limit, seconds_per_cell = 14, 8  # leaves the kernel 6 s to start

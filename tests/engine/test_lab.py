@@ -25,6 +25,10 @@ from repository import MAKE, PROJECT_KERNEL, ROOT
 
 from helpers.paths import DEFAULT_LAYOUT
 
+# One worker (pytest-xdist) runs these, so `make` registers the kernel in the environment once,
+# never twice at the same time.
+pytestmark = pytest.mark.xdist_group("lab")
+
 KERNEL_TIMEOUT = 120  # seconds for a kernel to start or answer, on a busy 2-core machine
 LAB_START_TIMEOUT = 180  # seconds for JupyterLab to answer its API
 LAB_STOP_TIMEOUT = 60

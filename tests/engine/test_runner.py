@@ -66,6 +66,7 @@ def test_results_follow_the_graph(project):
     assert [nb["name"] for nb in record["notebooks"]] == ["source", "left", "right", "join"]
 
 
+@pytest.mark.xdist_group("timing")  # its timings: one worker runs the timed tests in turn
 def test_independent_notebooks_run_at_the_same_time(project):
     record = run(project, jobs=2, overrides={"pause": 1.5})
     times = {nb["name"]: (nb["started_at"], nb["executed_at"]) for nb in record["notebooks"]}

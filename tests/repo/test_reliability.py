@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from reliability import TABLE_ENV, describe_run
 
 SUPPORT_DIR = Path(__file__).parents[1] / "support"  # where the reliability plugin is
@@ -60,10 +61,13 @@ def _run_example_suite(
     )
 
 
-def test_the_table_holds_every_recorded_case_with_its_outcome(tmp_path):
+# In one process, and on pytest-xdist's workers (`make test`, `make reliability`), where the
+# workers record the rows and the controller writes the table.
+@pytest.mark.parametrize("options", [[], ["-n", "2"]], ids=["one-process", "xdist-workers"])
+def test_the_table_holds_every_recorded_case_with_its_outcome(tmp_path, options):
     suite, table = tmp_path / "suite", tmp_path / "reliability.md"
     suite.mkdir()
-    result = _run_example_suite(suite, table)
+    result = _run_example_suite(suite, table, *options)
     assert "2 failed, 3 passed" in result.stdout, result.stdout
 
     rows = [line for line in table.read_text().splitlines() if line.startswith("| example area")]

@@ -25,7 +25,8 @@ from project_runs import run
 from helpers.paths import RAW_FILES, copy_project_inputs
 from helpers.present.show import SAMPLE_MARK
 
-pytestmark = [pytest.mark.browser, pytest.mark.pipeline]
+# One worker (pytest-xdist) runs both tests, on one chromium.
+pytestmark = [pytest.mark.browser, pytest.mark.pipeline, pytest.mark.xdist_group("browser")]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

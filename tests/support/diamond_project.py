@@ -17,6 +17,7 @@ from pathlib import Path
 
 import nbformat
 import yaml
+from project_runs import run_in_process
 
 import notebook_pipeline
 from helpers.paths import ProjectLayout
@@ -149,12 +150,7 @@ def cli(project: ProjectLayout, *args: str, **options) -> subprocess.CompletedPr
 def cli_in_process(project: ProjectLayout, *args: str, capsys) -> subprocess.CompletedProcess:
     """`chinaflows run --quiet` in this process, so that its kernels are this process's children
     and a monkeypatched runner applies; returns what the command printed and its exit code."""
-    from helpers.cli import main
-
-    capsys.readouterr()  # start from nothing printed
-    code = main(["run", "--project-dir", str(project.root), "--quiet", *args])
-    out, err = capsys.readouterr()
-    return subprocess.CompletedProcess(args, code, out, err)
+    return run_in_process(project.root, "--quiet", *args, capsys=capsys)
 
 
 def refuse_kernels(monkeypatch) -> None:

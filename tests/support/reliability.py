@@ -20,6 +20,10 @@ When the environment variable CHINAFLOWS_RELIABILITY_TABLE names a file, the ses
 the Markdown table there at the end (`make reliability` writes docs/reliability.md). Rows are
 sorted by area and case, and temporary folders are cut from the text, so the same results
 give the same file.
+
+Each test's rows travel on its teardown report, so the table is the same when pytest-xdist
+runs the tests on several workers (`make test`, `make reliability`: -n auto): the workers
+record, and the controller, which sees every report, writes the table.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 
 import pytest
@@ -56,6 +60,7 @@ class _ItemRecord:
 
 _ITEM_RECORD = pytest.StashKey[_ItemRecord]()
 _TEMPORARY_ROOT = pytest.StashKey[Path]()  # pytest's base temporary folder, cut from the text
+_REPORT_ATTRIBUTE = "reliability"  # the report's attribute that carries a test's rows
 
 
 def describe_run(result: subprocess.CompletedProcess) -> str:
@@ -108,32 +113,18 @@ def reliability(request, tmp_path_factory) -> Recorder:
 def pytest_runtest_makereport(item, call):
     report = yield
     item_record = item.stash.get(_ITEM_RECORD, None)
+    if item_record is None:
+        return report
     # A failure in setup, call or teardown fails the row; a skip anywhere marks it skipped.
-    if item_record is not None and item_record.outcome != "failed":
+    if item_record.outcome != "failed":
         if report.failed:
             crash = getattr(report.longrepr, "reprcrash", None)
             item_record.outcome = "failed"
             item_record.failure = _first_line(crash.message if crash else report.longreprtext)
         elif report.skipped:
             item_record.outcome = "skipped"
-    return report
-
-
-def pytest_sessionfinish(session) -> None:
-    target = os.environ.get(TABLE_ENV)
-    if not target:
-        return
-    records = [
-        (item, item.stash[_ITEM_RECORD]) for item in session.items if _ITEM_RECORD in item.stash
-    ]
-    temporary_root = session.config.stash.get(_TEMPORARY_ROOT, None)
-    Path(target).write_text(render_table(records, temporary_root), encoding="utf-8")
-
-
-def render_table(records, temporary_root: Path | None) -> str:
-    """The Markdown page: a count per area, then one row per recorded case."""
-    lines: list[tuple[Row, str]] = []
-    for item, item_record in records:
+    if report.when == "teardown":  # the test's last report: its rows are all recorded
+        temporary_root = item.config.stash.get(_TEMPORARY_ROOT, None)
         rows = item_record.rows or [
             # A test that failed before it could record still shows up, with its failure.
             Row(
@@ -143,7 +134,43 @@ def render_table(records, temporary_root: Path | None) -> str:
                 item_record.failure or "(nothing recorded)",
             )
         ]
-        lines.extend((row, item_record.outcome) for row in rows)
+        # Plain lists of text: what pytest-xdist can send from a worker to the controller.
+        setattr(
+            report,
+            _REPORT_ATTRIBUTE,
+            {
+                "outcome": item_record.outcome,
+                "rows": [[_cell(text, temporary_root) for text in astuple(row)] for row in rows],
+            },
+        )
+    return report
+
+
+# Node id -> what its teardown report carried, in this process (this session's: the plugin
+# module is loaded once per process, and a process runs one session).
+_REPORTED: dict[str, dict] = {}
+
+
+def pytest_runtest_logreport(report) -> None:
+    """Every process sees its own reports here; under pytest-xdist the controller sees the
+    workers' too."""
+    carried = getattr(report, _REPORT_ATTRIBUTE, None)
+    if carried is not None:
+        _REPORTED[report.nodeid] = carried
+
+
+def pytest_sessionfinish(session) -> None:
+    target = os.environ.get(TABLE_ENV)
+    if not target or hasattr(session.config, "workerinput"):  # a worker: the controller writes
+        return
+    Path(target).write_text(render_table(_REPORTED.values()), encoding="utf-8")
+
+
+def render_table(reported) -> str:
+    """The Markdown page: a count per area, then one row per recorded case. `reported`: what
+    each test's teardown report carried ({"outcome": ..., "rows": [[area, case, tried,
+    happened], ...]}, each already a table cell: see _cell)."""
+    lines = [(Row(*row), carried["outcome"]) for carried in reported for row in carried["rows"]]
     lines.sort(key=lambda line: (line[0].area, line[0].case, line[0].tried))
 
     areas = sorted({row.area for row, _ in lines})
@@ -165,8 +192,8 @@ def render_table(records, temporary_root: Path | None) -> str:
         "|---|---|---|---|---|",
     ]
     for row, outcome in lines:
-        cells = [row.area, row.case, row.tried, row.happened, outcome]
-        out.append("| " + " | ".join(_cell(c, temporary_root) for c in cells) + " |")
+        cells = [*astuple(row), outcome]
+        out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"
 
 
