@@ -102,10 +102,6 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
-
-
 def run_pipeline(
     layout: ProjectLayout,
     as_of: str | None = None,
