@@ -10,6 +10,7 @@ import argparse
 import functools
 import http.server
 import os
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -170,6 +171,8 @@ def serve_reports(reports_dir: Path, port: int = 8000, prog: str = "notebook-pip
     except OSError as error:
         print(f"{prog}: cannot listen on 127.0.0.1:{port}: {error}", file=sys.stderr)
         return ExitCode.USAGE
+    # Ctrl-C stops the server even where it was started with SIGINT ignored (in the background).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     with server:
         print(f"Serving {reports_dir} at http://127.0.0.1:{server.server_port}/", flush=True)
         print("Press Ctrl-C to stop.", flush=True)
@@ -222,7 +225,9 @@ def new_notebook(layout: ProjectLayout, name: str, prog: str = "notebook-pipelin
         f"add this entry under `notebooks:` in pipeline.yaml and run `{prog} check`:",
         file=sys.stderr,
     )
-    inputs = load_pipeline(layout).study.template_inputs
+    # What the template reads, as pipeline.yaml declares it (a project may not have one yet).
+    has_pipeline = layout.pipeline_file.is_file()
+    inputs = load_pipeline(layout).study.template_inputs if has_pipeline else ()
     print(template_entry(created.stem, inputs), end="")
     return ExitCode.OK
 

@@ -36,9 +36,11 @@ def chinaflows(project: Path, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def notebooks(tmp_path) -> Path:
-    """A project whose notebooks/ holds the template, 01_a and 07_b."""
+    """A project whose notebooks/ holds the template, 01_a and 07_b, with this repository's
+    pipeline.yaml (which declares what the template reads)."""
     folder = tmp_path / "notebooks"
     folder.mkdir()
+    shutil.copy(DEFAULT_LAYOUT.pipeline_file, tmp_path / "pipeline.yaml")
     shutil.copy(TEMPLATE, folder / TEMPLATE_NOTEBOOK)
     for name in ("01_a", "07_b"):
         shutil.copy(TEMPLATE, folder / f"{name}.ipynb")

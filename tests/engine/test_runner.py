@@ -268,7 +268,7 @@ def test_page_rendering_digest_follows_the_renderer_and_every_template(tmp_path_
 
     original = rendering_digest()
     assert original == fingerprint.page_rendering_sha256()
-    for edited in ["site.py", "templates/nbconvert/chinaflows_page/index.html.j2", "progress.py"]:
+    for edited in ["site.py", "templates/nbconvert/report_page/index.html.j2", "progress.py"]:
         folder = tmp_path_factory.mktemp("engine")
         copy, env = engine_copy(folder, lambda c, edited=edited: _append(c / edited, "\n"))
         assert imported_engine(env) == copy
