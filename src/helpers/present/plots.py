@@ -259,6 +259,11 @@ def event_window_bars(windows: pd.DataFrame, days: int, title: str, sample: bool
     return mark_sample(figure, sample)
 
 
+# seaborn draws a regression's 95% band from bootstrap resamples: a fixed seed gives the same
+# band, and the same page, on every run.
+BAND_SEED = 2025
+
+
 def flow_return_scatter(pairs: pd.DataFrame, cohorts, title: str, sample: bool) -> Figure:
     """One panel per cohort: each ETF-period's flow (% of net assets) against the previous
     period's NAV return, with a least-squares line and its 95% band."""
@@ -273,6 +278,7 @@ def flow_return_scatter(pairs: pd.DataFrame, cohorts, title: str, sample: bool) 
                 ax=axis,
                 color=COHORT_COLOURS.get(cohort, "#6e7781"),
                 scatter_kws={"s": 12, "alpha": 0.6},
+                seed=BAND_SEED,
             )
         axis.axhline(0, color="#1f2328", linewidth=0.6)
         axis.axvline(0, color="#1f2328", linewidth=0.6)

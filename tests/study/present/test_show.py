@@ -74,3 +74,33 @@ def test_a_chart_caption_from_data_is_text(monkeypatch):
 
 def test_the_same_chart_gives_the_same_bytes(monkeypatch):
     assert shown_chart(monkeypatch, "Flows") == shown_chart(monkeypatch, "Flows")
+
+
+def test_the_flow_return_band_is_the_same_on_every_run():
+    """The regression band is bootstrapped: drawn twice from the same pairs, the SVG is equal."""
+    import io
+
+    import matplotlib
+    import numpy as np
+    import pandas as pd
+
+    from helpers.present import plots
+
+    rng = np.random.default_rng(1)
+    pairs = pd.DataFrame(
+        {
+            "ticker": ["AAA"] * 30,
+            "previous_return_pct": rng.normal(size=30),
+            "flow_pct_of_assets": rng.normal(size=30),
+        }
+    )
+
+    def drawn() -> bytes:
+        figure = plots.flow_return_scatter(pairs, {"technology": ["AAA"]}, "t", sample=False)
+        out = io.BytesIO()
+        figure.savefig(out, format="svg", metadata={"Date": None})
+        return out.getvalue()
+
+    with matplotlib.rc_context():  # the page style (fixed SVG ids), for this test only
+        plots.use_style()
+        assert drawn() == drawn()
