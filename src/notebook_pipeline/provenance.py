@@ -10,8 +10,6 @@ from typing import Any
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-PROJECT_DISTRIBUTION = "china-tech-flows"
-
 
 def git_state(root: Path) -> dict[str, Any]:
     """The commit checked out at `root` and whether the tree differs from it (None outside git)."""
@@ -32,10 +30,14 @@ def git_state(root: Path) -> dict[str, Any]:
     return {"commit": commit.strip(), "dirty": bool(status.strip()) if status is not None else None}
 
 
-def project_package_versions(versions: dict[str, str]) -> dict[str, str]:
-    """The versions of the project's declared dependencies, picked out of `versions`."""
+def project_package_versions(versions: dict[str, str], package: str) -> dict[str, str]:
+    """The versions of the declared dependencies of the distribution that installs the study's
+    `package` (pipeline.yaml: study.package), picked out of `versions`; {} if none does."""
+    distributions = importlib.metadata.packages_distributions().get(package, [])
+    if not distributions:
+        return {}
     try:
-        declared = importlib.metadata.requires(PROJECT_DISTRIBUTION) or []
+        declared = importlib.metadata.requires(distributions[0]) or []
     except importlib.metadata.PackageNotFoundError:
         return {}
     names = sorted(

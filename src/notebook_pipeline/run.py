@@ -205,7 +205,7 @@ class _Run:
                 "forced": self.force,
                 "git": provenance.git_state(self.layout.root),
                 "python": versions["python"],
-                "packages": provenance.project_package_versions(versions),
+                "packages": provenance.project_package_versions(versions, pipeline.study.package),
                 "environment_sha256": context.environment_sha256,
                 "study_sha256": context.study_sha256,
                 "notebooks": [records[step.name].for_run_json() for step in pipeline.steps],
