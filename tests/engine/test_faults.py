@@ -610,7 +610,9 @@ def test_two_runs_at_once_with_wait_run_one_after_the_other(project, reliability
         " and ".join(describe_run(result) for result in results)
         + f"; the report's run.json: {sorted({nb['status'] for nb in record['notebooks']})}",
     )
-    assert [result.returncode for result in results] == [ExitCode.OK, ExitCode.OK]
+    assert [result.returncode for result in results] == [ExitCode.OK, ExitCode.OK], [
+        result.stderr for result in results
+    ]
     # The second waited for the first and found all of its work done.
     assert {nb["status"] for nb in record["notebooks"]} == {"cached"}
     assert whole_report_problems(project) == []
