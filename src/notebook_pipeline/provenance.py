@@ -33,6 +33,8 @@ def git_state(root: Path) -> dict[str, Any]:
 def project_package_versions(versions: dict[str, str], package: str) -> dict[str, str]:
     """The versions of the declared dependencies of the distribution that installs the study's
     `package` (pipeline.yaml: study.package), picked out of `versions`; {} if none does."""
+    # A project without a study package: the distribution that installs this engine.
+    package = package or __name__.split(".")[0]
     distributions = importlib.metadata.packages_distributions().get(package, [])
     if not distributions:
         return {}
