@@ -8,17 +8,23 @@ import pandas as pd
 from IPython.display import HTML, Markdown, display
 
 SAMPLE_MARK = "sample data (synthetic)"
+MINUS = "\u2212"  # the minus sign: a hyphen in a figure reads as a dash, and wraps
+
+
+def with_minus(text: str) -> str:
+    """A formatted number with its leading hyphen made a true minus sign: '-1.5' -> '−1.5'."""
+    return MINUS + text[1:] if text.startswith("-") else text
 
 
 def usd_bn(amount: float, signed: bool = True) -> str:
-    """-2.3e9 -> '-$2.30bn'."""
-    sign = ("+" if amount >= 0 else "-") if signed else ("-" if amount < 0 else "")
+    """-2.3e9 -> '−$2.30bn' (a true minus sign); '+$2.30bn' when `signed`."""
+    sign = ("+" if amount >= 0 else MINUS) if signed else (MINUS if amount < 0 else "")
     return f"{sign}${abs(amount) / 1e9:,.2f}bn"
 
 
 def pct(value: float, digits: int = 1, signed: bool = False) -> str:
-    """12.345 -> '12.3%' ('+12.3%' when `signed`)."""
-    return f"{value:+.{digits}f}%" if signed else f"{value:.{digits}f}%"
+    """12.345 -> '12.3%' ('+12.3%' when `signed`); negatives with a true minus sign."""
+    return with_minus(f"{value:+.{digits}f}%" if signed else f"{value:.{digits}f}%")
 
 
 def sample_banner(flows_source: str) -> None:
@@ -38,7 +44,7 @@ def sample_banner(flows_source: str) -> None:
 
 def sample_caption(caption: str, sample: bool) -> str:
     """A table's or chart's caption, with the sample mark when its data are synthetic."""
-    return f"{caption} ({SAMPLE_MARK.upper()})" if sample else caption
+    return f"{caption} \u2014 {SAMPLE_MARK.upper()}" if sample else caption
 
 
 def say(text: str) -> None:

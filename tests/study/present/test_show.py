@@ -18,7 +18,9 @@ def test_a_long_table_shows_its_first_rows_and_says_so():
     frame = pd.DataFrame({"ticker": [f"T{i}" for i in range(1200)], "flow_usd": 1.0})
     styler = show.table(frame, "Flagged fund-days", sample=True, first_rows=50)
     assert len(styler.data) == 50
-    assert styler.caption == "Flagged fund-days (the first 50 of 1,200) (SAMPLE DATA (SYNTHETIC))"
+    assert (
+        styler.caption == "Flagged fund-days (the first 50 of 1,200) \u2014 SAMPLE DATA (SYNTHETIC)"
+    )
 
 
 def test_a_short_table_is_shown_whole():
@@ -62,7 +64,7 @@ def test_a_chart_is_an_embedded_vector_image_with_its_caption(monkeypatch):
 
 def test_a_chart_of_sample_data_says_so_in_its_caption(monkeypatch):
     html_text = shown_chart(monkeypatch, "Net flow per ETF", sample=True)
-    assert f"Net flow per ETF ({show.SAMPLE_MARK.upper()})</figcaption>" in html_text
+    assert f"Net flow per ETF \u2014 {show.SAMPLE_MARK.upper()}</figcaption>" in html_text
     assert show.SAMPLE_MARK in embedded_svg(html_text)  # and on the chart itself
 
 
@@ -104,3 +106,12 @@ def test_the_flow_return_band_is_the_same_on_every_run():
     with matplotlib.rc_context():  # the page style (fixed SVG ids), for this test only
         plots.use_style()
         assert drawn() == drawn()
+
+
+def test_money_and_percentages_carry_a_true_minus_sign():
+    assert show.usd_bn(-1.4e9) == "\u2212$1.40bn"
+    assert show.usd_bn(2.3e9) == "+$2.30bn"
+    assert show.usd_bn(-5e8, signed=False) == "\u2212$0.50bn"
+    assert show.pct(-3.25, signed=True) == "\u22123.2%"
+    assert show.pct(12.345) == "12.3%"
+    assert "-" not in show.usd_bn(-1.4e9) + show.pct(-1.0)
