@@ -112,6 +112,72 @@ def test_money_and_percentages_carry_a_true_minus_sign():
     assert show.usd_bn(-1.4e9) == "\u2212$1.40bn"
     assert show.usd_bn(2.3e9) == "+$2.30bn"
     assert show.usd_bn(-5e8, signed=False) == "\u2212$0.50bn"
+    assert show.usd_bn(4.2e6) == "+$4.2mn"  # not "+$0.00bn"
+    assert show.usd_bn(0.0) == "+$0.00bn"
     assert show.pct(-3.25, signed=True) == "\u22123.2%"
     assert show.pct(12.345) == "12.3%"
     assert "-" not in show.usd_bn(-1.4e9) + show.pct(-1.0)
+
+
+# --- tables for people ----------------------------------------------------------------------------
+
+
+def _cells(styler) -> tuple[list[str], list[str]]:
+    """The header texts and the cell texts of a rendered table."""
+    page = styler.to_html()
+    return re.findall(r"<th[^>]*>(.*?)</th>", page), re.findall(r"<td[^>]*>(.*?)</td>", page)
+
+
+def test_a_table_reads_for_people():
+    frame = pd.DataFrame(
+        {
+            "ticker": ["KWEB", "FXI"],
+            "flow_usd": [2.3e9, -1.4e9],
+            "last_net_assets_usd": [1e10, 2e10],
+            "flag_stale_nav": [True, False],
+            "date": pd.to_datetime(["2025-01-21", "2025-02-03"]),
+            "largest_inflow_month": pd.to_datetime(["2025-01-01", None]),
+            "rows_read": [3, 1200],
+            "difference": [-0.5, 1.25],
+        },
+        index=[11, 25],  # what a filtered table keeps: row numbers that mean nothing to a reader
+    )
+    headers, cells = _cells(show.table(frame, "Flows"))
+    assert headers == [
+        "ETF", "Net flow", "Net assets, last day", "Flag: stale nav", "Date",
+        "Largest inflow (month)", "Rows read", "Difference",
+    ]  # fmt: skip
+    assert cells[:8] == [
+        "KWEB", "+$2.30bn", "$10.00bn", "yes", "2025-01-21", "2025-01-01", "3", "\u22120.50",
+    ]  # fmt: skip
+    assert cells[8:] == [
+        "FXI",
+        "\u2212$1.40bn",
+        "$20.00bn",
+        "no",
+        "2025-02-03",
+        "",
+        "1,200",
+        "1.25",
+    ]
+    assert "00:00:00" not in show.table(frame, "Flows").to_html()
+
+
+def test_a_meaningful_index_is_kept_and_labelled():
+    frame = pd.DataFrame({"flow_usd": [1e9]}, index=pd.Index(["technology"], name="cohort"))
+    headers, cells = _cells(show.table(frame, "Cohorts"))
+    assert "Cohort" in headers and "technology" in headers + cells
+
+
+def test_numbers_are_right_aligned_and_text_wraps():
+    frame = pd.DataFrame({"note": ["a long explanation " * 5], "flow_usd": [1e9]})
+    page = show.table(frame, "Notes").to_html()
+    assert re.search(r"col0 \{[^}]*text-align: left;[^}]*white-space: normal", page)
+    assert re.search(r"col1 \{[^}]*text-align: right;[^}]*white-space: nowrap", page)
+    assert re.search(r"th\.col_heading\.col1 \{\s*text-align: right", page)
+
+
+def test_a_notebooks_own_format_wins_and_keeps_a_true_minus():
+    frame = pd.DataFrame({"organic_growth_pct": [-3.21]})
+    _, cells = _cells(show.table(frame, "Growth", formats={"organic_growth_pct": "{:+.1f}%"}))
+    assert cells == ["\u22123.2%"]
