@@ -3,7 +3,7 @@ from them: one place for every page's column labels and units (helpers.present.s
 
 `label(name)` is the name's entry in LABELS, else the first of PATTERNS that matches it, else
 the name made readable: underscores become spaces and a unit suffix becomes words (`_pct` is
-"(%)", `_days` "(days)"; `_usd` is dropped, since money cells state US$ themselves). A name that
+"(%)"; `_usd` is dropped, since money cells state US$ themselves). A name that
 is already text for people ("share claimed", "Cohen's h") is only capitalised.
 """
 
@@ -41,6 +41,7 @@ LABELS = {
     "source_url": "Address",
     "source_kind": "Kind of source",
     "trading_days_missing": "Trading days missing",
+    "fund_days": "Fund-days",
     "figure_id": "Figure",
     "claim_id": "Claim",
     "largest_day": "Day of the largest inflow",
@@ -53,7 +54,7 @@ PATTERNS = [
     (re.compile(r"flag_(\w+)"), r"Flag: \1"),
 ]
 
-_UNITS = {"_pct": " (%)", "_days": " (days)", "_usd": ""}
+_UNITS = {"_pct": " (%)", "_usd": ""}
 
 
 def _readable(name: str) -> str:

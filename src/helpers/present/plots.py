@@ -17,8 +17,8 @@ from matplotlib.figure import Figure
 
 from helpers.present.show import SAMPLE_MARK, sample_caption, with_minus
 
-USD_BN = plt.FuncFormatter(lambda v, _: with_minus(f"{v / 1e9:+.2f}"))
-PERCENT = plt.FuncFormatter(lambda v, _: with_minus(f"{v:+.0f}%"))
+USD_BN = plt.FuncFormatter(lambda v, _: "0" if v == 0 else with_minus(f"{v / 1e9:+.2f}"))
+PERCENT = plt.FuncFormatter(lambda v, _: "0%" if v == 0 else with_minus(f"{v:+.0f}%"))
 
 # The darker Okabe-Ito hues: told apart with any colour vision, each at least 3:1 against the
 # white background (its orange, sky blue and yellow are not).

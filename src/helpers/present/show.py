@@ -12,6 +12,7 @@ from helpers.ingest import column_labels
 
 SAMPLE_MARK = "sample data (synthetic)"
 MINUS = "\u2212"  # the minus sign: a hyphen in a figure reads as a dash, and wraps
+_NO_BREAK = "\u2060"  # a word joiner: a line never breaks between a sign and "$"
 
 
 def with_minus(text: str) -> str:
@@ -23,6 +24,7 @@ def usd_bn(amount: float, signed: bool = True) -> str:
     """-2.3e9 -> '−$2.30bn' (a true minus sign); '+$2.30bn' when `signed`. An amount that would
     read $0.00bn but is not zero is given in millions: 4.2e6 -> '+$4.2mn'."""
     sign = ("+" if amount >= 0 else MINUS) if signed else (MINUS if amount < 0 else "")
+    sign += _NO_BREAK if sign else ""
     if 0 < abs(amount) < 5e6:
         return f"{sign}${abs(amount) / 1e6:,.1f}mn"
     return f"{sign}${abs(amount) / 1e9:,.2f}bn"

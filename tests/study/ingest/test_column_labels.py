@@ -13,7 +13,7 @@ from helpers.ingest.column_labels import is_money, is_stock, label
         ("flow_usd", "Net flow"),  # listed
         ("largest_outflow_week", "Largest outflow (week)"),  # a generated name, by pattern
         ("largest_inflow_usd", "Largest inflow"),
-        ("calendar_days_missing_days", "Calendar days missing (days)"),  # by its unit suffix
+        ("inflow_days", "Inflow days"),
         ("difference_pct", "Difference (%)"),
         ("technology", "Technology"),  # a cohort
         ("share claimed", "Share claimed"),  # already for people

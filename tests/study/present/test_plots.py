@@ -25,3 +25,4 @@ def test_cohort_colours_are_colour_blind_safe_and_stand_out_on_white():
 def test_axis_labels_use_a_true_minus_sign():
     assert plots.USD_BN(-2.5e9, 0) == "\u22122.50"
     assert plots.PERCENT(-4, 0) == "\u22124%"
+    assert (plots.USD_BN(0.0, 0), plots.PERCENT(0.0, 0)) == ("0", "0%")

@@ -109,11 +109,11 @@ def test_the_flow_return_band_is_the_same_on_every_run():
 
 
 def test_money_and_percentages_carry_a_true_minus_sign():
-    assert show.usd_bn(-1.4e9) == "\u2212$1.40bn"
-    assert show.usd_bn(2.3e9) == "+$2.30bn"
-    assert show.usd_bn(-5e8, signed=False) == "\u2212$0.50bn"
-    assert show.usd_bn(4.2e6) == "+$4.2mn"  # not "+$0.00bn"
-    assert show.usd_bn(0.0) == "+$0.00bn"
+    assert show.usd_bn(-1.4e9) == "\u2212\u2060$1.40bn"
+    assert show.usd_bn(2.3e9) == "+\u2060$2.30bn"
+    assert show.usd_bn(-5e8, signed=False) == "\u2212\u2060$0.50bn"
+    assert show.usd_bn(4.2e6) == "+\u2060$4.2mn"  # not "+$0.00bn"
+    assert show.usd_bn(0.0) == "+\u2060$0.00bn"
     assert show.pct(-3.25, signed=True) == "\u22123.2%"
     assert show.pct(12.345) == "12.3%"
     assert "-" not in show.usd_bn(-1.4e9) + show.pct(-1.0)
@@ -148,11 +148,11 @@ def test_a_table_reads_for_people():
         "Largest inflow (month)", "Rows read", "Difference",
     ]  # fmt: skip
     assert cells[:8] == [
-        "KWEB", "+$2.30bn", "$10.00bn", "yes", "2025-01-21", "2025-01-01", "3", "\u22120.50",
+        "KWEB", "+\u2060$2.30bn", "$10.00bn", "yes", "2025-01-21", "2025-01-01", "3", "\u22120.50",
     ]  # fmt: skip
     assert cells[8:] == [
         "FXI",
-        "\u2212$1.40bn",
+        "\u2212\u2060$1.40bn",
         "$20.00bn",
         "no",
         "2025-02-03",
