@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import html
+import re
 
 import pandas as pd
 from IPython.display import HTML, Markdown, display
@@ -18,6 +19,16 @@ _NO_BREAK = "\u2060"  # a word joiner: a line never breaks between a sign and "$
 def with_minus(text: str) -> str:
     """A formatted number with its leading hyphen made a true minus sign: '-1.5' -> '−1.5'."""
     return MINUS + text[1:] if text.startswith("-") else text
+
+
+# A hyphen that starts a figure: not inside a word, a date or a range such as 2024-2025.
+_HYPHEN_MINUS = re.compile(r"(?<![\w.\-\u2212])-(?=\$?\d)")
+
+
+def true_minus(text: str) -> str:
+    """Text whose negative figures carry a true minus sign: 'interval -0.7 to +28.7' ->
+    'interval −0.7 to +28.7'; dates, ranges and hyphenated words are left alone."""
+    return _HYPHEN_MINUS.sub(MINUS, text)
 
 
 def usd_bn(amount: float, signed: bool = True) -> str:
@@ -55,9 +66,25 @@ def sample_caption(caption: str, sample: bool) -> str:
     return f"{caption} \u2014 {SAMPLE_MARK.upper()}" if sample else caption
 
 
+def _markdown(text: str) -> str:
+    """Generated text as Markdown: escaped, '$' a currency sign (not math), true minus signs."""
+    return true_minus(html.escape(text, quote=False)).replace("$", r"\$")
+
+
 def say(text: str) -> None:
-    """Show a sentence built from computed numbers (Markdown; '$' is a currency sign, not math)."""
-    display(Markdown(html.escape(text, quote=False).replace("$", r"\$")))
+    """Show a sentence built from computed numbers."""
+    display(Markdown(_markdown(text)))
+
+
+FINDINGS_HEADING = "What this page finds"
+
+
+def findings(sentences: list[str]) -> None:
+    """Show what a page finds: a short list of sentences generated from its figures, under the
+    heading FINDINGS_HEADING. Call it in a cell tagged `findings`: the page shows that cell's
+    output right under its title, whatever its place in the notebook."""
+    items = "\n".join(f"- {_markdown(sentence)}" for sentence in sentences)
+    display(Markdown(f"#### {FINDINGS_HEADING}\n\n{items}"))
 
 
 def _number(value, template: str = "{:,.2f}") -> str:
@@ -118,13 +145,13 @@ def table(
     caption = sample_caption(caption, sample)
     cell_formats = {name: _cell_format(name, frame[name].dropna()) for name in frame.columns}
     cell_formats |= {name: _caller_format(chosen) for name, chosen in (formats or {}).items()}
-    shown = {name: f for name, f in cell_formats.items() if f is not None}
     text = [name for name, f in cell_formats.items() if f is None]
+    cell_formats |= dict.fromkeys(text, lambda value: true_minus(str(value)))
+    shown = dict(cell_formats)
     index_names = [column_labels.label(n) if n is not None else None for n in frame.index.names]
     frame = frame.rename_axis(index=index_names)
     styler = (
         frame.style.set_caption(html.escape(caption))
-        .format(na_rep="", escape="html")
         .format(shown, subset=list(shown), na_rep="", escape="html")
         .format_index(_index_format(frame.index), escape="html", axis=0)
         .format_index(escape="html", axis=1)
@@ -134,7 +161,7 @@ def table(
     if _is_row_number(frame.index):
         styler = styler.hide(axis="index")
     numbers = [n for n in shown if _is_number(frame[n])]
-    fixed = [n for n in shown if n not in numbers]  # dates, yes/no: one line, left-aligned
+    fixed = [n for n in shown if n not in numbers and n not in text]  # dates, yes/no: one line
     styles = [
         {"selector": "caption", "props": "caption-side: top; font-weight: 600; text-align: left"}
     ]

@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ElementTree
 import IPython.display
 import matplotlib.pyplot as plt
 import pandas as pd
+import pytest
 
 from helpers.present import plots, show
 
@@ -181,3 +182,28 @@ def test_a_notebooks_own_format_wins_and_keeps_a_true_minus():
     frame = pd.DataFrame({"organic_growth_pct": [-3.21]})
     _, cells = _cells(show.table(frame, "Growth", formats={"organic_growth_pct": "{:+.1f}%"}))
     assert cells == ["\u22123.2%"]
+
+
+# --- generated text -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("interval -0.7 to +28.7", "interval \u22120.7 to +28.7"),
+        ("an outflow of -$3.2bn", "an outflow of \u2212$3.2bn"),
+        ("(-1.5)", "(\u22121.5)"),
+        ("2025-01-21, 2024-2025, well-known, x-1", "2025-01-21, 2024-2025, well-known, x-1"),
+    ],
+)
+def test_true_minus_signs_in_text_but_not_in_dates_ranges_or_words(text, expected):
+    assert show.true_minus(text) == expected
+
+
+def test_findings_are_a_list_under_their_heading(monkeypatch):
+    shown = []
+    monkeypatch.setattr(show, "display", lambda obj: shown.append(obj.data))
+    show.findings(["KWEB took in $2.3bn.", "FXI lost -$2.3bn."])
+    assert shown == [
+        f"#### {show.FINDINGS_HEADING}\n\n- KWEB took in \\$2.3bn.\n- FXI lost \u2212\\$2.3bn."
+    ]
