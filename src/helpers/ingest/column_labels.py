@@ -63,6 +63,8 @@ def _readable(name: str) -> str:
             name = name.removesuffix(suffix) + unit
             break
     text = name.replace("_", " ")
+    if re.match(r"[a-z](\W|$)", text):  # a statistic's letter (n, z, p-value) keeps its case
+        return text
     return text[:1].upper() + text[1:]
 
 

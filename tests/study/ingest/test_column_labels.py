@@ -17,6 +17,8 @@ from helpers.ingest.column_labels import is_money, is_stock, label
         ("difference_pct", "Difference (%)"),
         ("technology", "Technology"),  # a cohort
         ("share claimed", "Share claimed"),  # already for people
+        ("n 2024 / 2025", "n 2024 / 2025"),  # a statistic's letter keeps its case
+        ("p-value", "p-value"),
         ("verification_note", "Verification note"),
     ],
 )
