@@ -2,9 +2,10 @@
 
 Each path (with its query string) is given a sequence of `Answer`s: the n-th request of that path
 gets the n-th answer, and the last one repeats. An answer is a status, a body and headers, or a
-redirect, a body cut short (fewer bytes than its Content-Length), or no answer at all until the
-server stops (the client's read timeout is what ends it). Every request is recorded (path and
-headers), so tests can count retries and read the User-Agent sent. Unknown paths get 404.
+redirect, a body cut short (fewer bytes than its Content-Length), a body of unannounced length,
+or no answer at all until the server stops (the client's read timeout is what ends it). Every
+request is recorded (path and headers), so tests can count retries and read the User-Agent sent.
+Unknown paths get 404.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class Answer:
     redirect_to: str = ""  # a 302 to this address
     cut_after: int | None = None  # send only this many bytes of the body, then close
     hang: bool = False  # answer nothing until the server stops
+    unannounced: bool = False  # no Content-Length: the body ends when the connection closes
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,10 @@ class SourceServer:
         """Answer every request of `path` with 200 and `body`."""
         self.script(path, Answer(body, headers=headers))
 
+    def scripted_answer(self, path: str) -> Answer:
+        """The first answer scripted for `path`."""
+        return self._scripts[path][0]
+
     def requests_of(self, path: str) -> list[Request]:
         """The requests received for `path`."""
         return [request for request in self.requests if request.path == path]
@@ -115,7 +121,11 @@ class SourceServer:
         handler.send_response(answer.status)
         for name, value in answer.headers.items():
             handler.send_header(name, value)
-        handler.send_header("Content-Length", str(len(answer.body)))
+        if answer.unannounced:
+            handler.send_header("Connection", "close")
+            handler.close_connection = True
+        else:
+            handler.send_header("Content-Length", str(len(answer.body)))
         handler.end_headers()
         sent = answer.body if answer.cut_after is None else answer.body[: answer.cut_after]
         try:

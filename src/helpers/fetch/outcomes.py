@@ -125,5 +125,6 @@ class FetchReport:
         lines = [
             f"{o.source} ({o.ticker}): {o.status}" + (f": {'; '.join(o.notes)}" if o.notes else "")
             for o in self.outcomes
+            if o.status != NOT_FETCHED
         ]
         return "\n".join([*lines, self._closing_line()])

@@ -121,7 +121,7 @@ class FetchSession:
         --check nothing is kept: the outcome says the format is the expected one."""
         download, checked = arrival.download, arrival.checked
         if self.checking:
-            note = f"{len(checked.rows)} rows, up to {checked.as_of}"
+            note = f"{len(checked.rows)} row(s), up to {checked.as_of}"
             return SourceOutcome(ticker, source, CHECKED, notes=[note])
         earlier = self.kept_files(source, ticker)
         if earlier and earlier[-1].sha256 == download.sha256:

@@ -189,9 +189,7 @@ class SourceWorld:
         cik, series_id = SERIES[ticker]
         number = accession(ticker, quarter, amendment)
         filing_type = "NPORT-P/A" if amendment else "NPORT-P"
-        self.filings.setdefault(ticker, []).append(
-            ListedFiling(number, filed, filing_type, cik)
-        )
+        self.filings.setdefault(ticker, []).append(ListedFiling(number, filed, filing_type, cik))
         self.server.serve(
             self.filings_path(ticker),
             filings_atom(series_id, self.filings[ticker], self.server.url("/sec")),
@@ -310,7 +308,8 @@ def world(tmp_path, monkeypatch) -> Iterator[SourceWorld]:
     """Every source served, the sources file written; no SEC User-Agent from the environment."""
     monkeypatch.delenv(SEC_USER_AGENT_ENV_VAR, raising=False)
     with SourceServer() as server:
-        world = SourceWorld(server, make_project(tmp_path / "project"), FakeClock(), tmp_path / "fetch.yaml")
+        project = make_project(tmp_path / "project")
+        world = SourceWorld(server, project, FakeClock(), tmp_path / "fetch.yaml")
         world.serve_everything()
         world.write_config()
         yield world

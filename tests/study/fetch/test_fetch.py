@@ -14,9 +14,11 @@ from conftest import (
     DAYS,
     QUARTERS,
     SEC_USER_AGENT,
+    SERIES,
     history,
     month_flows,
 )
+from sec_index_files import filings_atom
 from source_files import html_page, ishares_workbook, sec_throttle_page
 from source_server import Answer
 
@@ -214,8 +216,7 @@ def test_a_timeout_is_retried_then_fails_that_source_only(world):
 
 def test_429_then_an_answer_waits_as_told_and_keeps_the_answer(world):
     prices = world.prices_path()
-    body = world.server._scripts[prices][0].body
-    world.server.script(prices, Answer(b"slow down", status=429, headers={"Retry-After": "7"}))
+    body = world.server.scripted_answer(prices).body
     world.server.script(
         prices, Answer(b"slow down", status=429, headers={"Retry-After": "7"}), Answer(body)
     )
@@ -289,17 +290,14 @@ def test_until_bounds_the_report_dates_kept(world):
 
 
 def test_a_filing_of_another_series_in_the_list_is_not_kept(world):
-    # The list of FXI's series also names a filing of MCHI (same trust).
-    world.serve_filing("MCHI", 0, *QUARTERS[0], month_flows("MCHI", 0))
-    world.filings["FXI"].append(world.filings["MCHI"][-1])
+    # The list of FXI's series also names a filing of MCHI (same trust, so same folder).
+    world.filings["FXI"].append(world.filings["MCHI"][0])
     world.server.serve(
         world.filings_path("FXI"),
-        __import__("sec_index_files").filings_atom(
-            "S000000004", world.filings["FXI"], world.server.url("/sec")
-        ),
+        filings_atom(SERIES["FXI"][1], world.filings["FXI"], world.server.url("/sec")),
     )
 
-    report = world.fetch()
+    report = world.fetch(["FXI"])
 
     assert "is a filing of series S000000003, not of FXI's S000000004" in notes(
         report, "FXI", "sec_nport"
@@ -325,9 +323,7 @@ def kill_at_move(monkeypatch, number: int) -> None:
     monkeypatch.setattr(kept_files, "move_into_place", move_or_die)
 
 
-def test_a_fetch_killed_before_moving_anything_leaves_every_manifest_as_it_was(
-    world, monkeypatch
-):
+def test_a_fetch_killed_before_moving_anything_leaves_every_manifest_as_it_was(world, monkeypatch):
     world.fetch()
     good, files = manifests(world), world.kept_files()
     world.clock.advance(days=1)
@@ -372,9 +368,10 @@ def test_a_fetch_killed_while_moving_lists_only_files_in_place_and_the_next_fini
 
 
 def test_files_are_put_in_place_only_under_the_run_lock(world):
-    with filelock.FileLock(world.project.lock_file, timeout=0):
-        with pytest.raises(RunInProgress, match="nothing was kept"):
-            world.fetch(lock_wait_seconds=0)
+    world.project.work_dir.mkdir()
+    lock = filelock.FileLock(world.project.lock_file, timeout=0)
+    with lock, pytest.raises(RunInProgress, match="nothing was kept"):
+        world.fetch(lock_wait_seconds=0)
     assert not world.fetched.exists()
     assert world.staging_folders() == []
     assert world.fetch().exit_code() == FetchExitCode.OK
@@ -384,17 +381,15 @@ def test_a_redirect_to_another_host_is_refused_and_one_within_the_host_followed(
     ashr = world.xtrackers_path("ASHR")
     world.server.script(ashr, Answer(redirect_to=world.server.url(ashr, host="localhost")))
     navs = world.navs_path("CQQQ")
-    world.server.serve("/moved/navs", world.server._scripts[navs][0].body)
+    world.server.serve("/moved/navs", world.server.scripted_answer(navs).body)
     world.server.script(navs, Answer(redirect_to="/moved/navs"))
 
-    report = world.fetch()
+    report = world.fetch(["ASHR", "CQQQ"])
 
     note = notes(report, "ASHR", "xtrackers")
     assert "redirected from 127.0.0.1 to another host, localhost" in note
-    assert world.server.requests_of(ashr) and len(world.server.requests) == len(
-        [r for r in world.server.requests]
-    )
     assert outcome(report, "CQQQ", "invesco_navs").status == "kept"
+    assert world.manifest("invesco_navs")["address"].tolist() == [world.server.url(navs)]
 
 
 def test_an_answer_over_the_size_cap_is_refused(world):
