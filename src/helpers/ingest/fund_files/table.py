@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.ingest.fund_files.layout import FileKind, Layout, find_layout
+from helpers.ingest.fund_files.layout import FileKind, Layout, find_layout, ticker_stated_above
 
 
 @dataclass
@@ -22,14 +22,18 @@ class Table:
 
 
 def table_from_rows(
-    rows: list[tuple[int, Sequence[object]]], path: Path, kind: FileKind
+    rows: list[tuple[int, Sequence[object]]], start: int, path: Path, kind: FileKind
 ) -> tuple[Table, Layout]:
-    """A table from a header row followed by data rows (workbooks)."""
+    """A table from a workbook's (row number, values), whose header is rows[start]; a ticker
+    stated above the header ('Ticker:', 'ASHR') is the ticker of a file without a ticker column.
+    """
+    stated_ticker = ticker_stated_above(rows[:start], path)
+    rows = rows[start:]
     width = max(len(values) for _, values in rows)
     header, *data = rows
     headers = [str(v).strip() if v is not None else "" for v in header[1]]
     headers += [""] * (width - len(headers))
-    layout = find_layout(headers, kind, path)
+    layout = find_layout(headers, kind, path, stated_ticker=stated_ticker)
     cells = pd.DataFrame(
         [list(values) + [None] * (width - len(values)) for _, values in data],
         columns=range(width),
