@@ -1,33 +1,36 @@
 """What arrived, checked before anything is kept: the body's kind, then its content.
 
-A body is first sniffed (`body_kind`): the SEC's throttle page, an HTML page, JSON, XML, an
-XLSX (ZIP) workbook, or something else; a body of another kind than the source sends is
-refused saying what it is. A workbook's ZIP directory is checked before anything is unpacked
-(members that would unpack to more than the cap, or at a ratio no spreadsheet has, are a zip
-bomb). Then the file is read with the study's own readers (issuer files with
-`read_fund_file`, N-PORT filings with `read_nport_filing`), so that what is kept is exactly
-what the pipeline can read; a reader's refusal is a changed format.
+A file to keep is read with the study's own readers, so that what is kept is exactly what the
+pipeline can read: `detect_format` first (an HTML page sent with status 200, the SEC's throttle
+page under a file's name, a workbook that would unpack as a zip bomb, or any format but the one
+the source sends, are refused saying what they are), then `read_fund_file` (issuer files) or
+`read_nport_filing` (N-PORT filings). A reader's refusal is a changed format.
+
+The SEC's index files and the bodies of refused answers are not files the readers know: their
+kind is told from their first bytes (`body_kind`), so that an HTML page or the throttle page
+there is named as such.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import zipfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from helpers.errors import InvalidDataError
-from helpers.ingest.fund_files import read_fund_file, read_nport_filing
+from helpers.ingest.fund_files import detect_format, read_fund_file, read_nport_filing
+from helpers.ingest.fund_files.sniffing import FORMAT_NAMES
 
-# The format of each kept file (the manifest's `format`), and the kind of body it arrives as.
-EXPECTED_KIND = {
-    "ishares_workbook": "xml",
+# The format of each kept file (the manifest's `format`), and the readers' name for it.
+READER_FORMAT = {
+    "ishares_workbook": "spreadsheetml",
     "xtrackers_xlsx": "xlsx",
     "invesco_navs_json": "json",
     "invesco_prices_json": "json",
-    "nport_primary_doc": "xml",
+    "nport_primary_doc": "nport",
 }
 _KIND_NAMES = {
     "sec_throttle": "the SEC's throttle page ('Request Rate Threshold Exceeded'): too many "
@@ -35,16 +38,11 @@ _KIND_NAMES = {
     "html": "an HTML page (a web page instead of the file: the address may have moved)",
     "json": "JSON",
     "xml": "XML",
-    "xlsx": "an XLSX workbook",
-    "zip": "a ZIP archive that is not an XLSX workbook",
     "empty": "an empty body",
-    "binary": "binary data of no expected kind",
-    "text": "plain text",
+    "other": "neither JSON, XML nor HTML",
 }
 _SEC_THROTTLE_MARKS = (b"request rate threshold exceeded", b"undeclared automated tool")
 _HEAD_BYTES = 4096
-# No spreadsheet compresses better than this; a member that would is a zip bomb.
-_MAX_ZIP_RATIO = 200
 
 
 # How the rows of each format are told apart (key) and compared (values) with earlier files.
@@ -55,7 +53,7 @@ NPORT_ROWS = (
 )
 ROW_LAYOUT = {
     file_format: NPORT_ROWS if file_format == "nport_primary_doc" else HISTORY_ROWS
-    for file_format in EXPECTED_KIND
+    for file_format in READER_FORMAT
 }
 
 
@@ -74,13 +72,11 @@ class FormatChanged(Exception):
 
 
 def body_kind(head: bytes) -> str:
-    """What a body is, from its first bytes: a key of the kinds above ("html", "json", ...)."""
+    """What an index file or an error body is, from its first bytes: a key of _KIND_NAMES."""
     text = head[:_HEAD_BYTES].removeprefix(b"\xef\xbb\xbf").lstrip()
     lowered = text.lower()
     if not text:
         return "empty"
-    if text.startswith(b"PK\x03\x04"):
-        return "xlsx" if b"[Content_Types].xml" in text or b"xl/" in text else "zip"
     if lowered.startswith((b"<!doctype html", b"<html")) or (
         lowered.startswith(b"<?xml") and b"<html" in lowered
     ):
@@ -90,9 +86,7 @@ def body_kind(head: bytes) -> str:
         return "xml"
     if text.startswith((b"{", b"[")):
         return "json"
-    if b"\x00" in text:
-        return "binary"
-    return "text"
+    return "other"
 
 
 def describe_kind(kind: str) -> str:
@@ -111,42 +105,20 @@ def check_body_kind(path: Path, expected: str) -> None:
     with path.open("rb") as body:
         head = body.read(_HEAD_BYTES)
     kind = body_kind(head)
-    if kind == "xlsx" and expected != "xlsx":
-        kind = "zip"
     if kind != expected:
         raise FormatChanged(f"expected {describe_kind(expected)}, got {describe_kind(kind)}")
 
 
-def check_zip_directory(path: Path, max_bytes: int) -> None:
-    """Raise FormatChanged when the workbook at `path` would unpack to more than `max_bytes`,
-    or a member is compressed beyond any spreadsheet's ratio; reads only the ZIP directory."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
-    except zipfile.BadZipFile as error:
-        raise FormatChanged(f"a damaged XLSX workbook ({error})") from None
-    unpacked = sum(member.file_size for member in members)
-    if unpacked > max_bytes:
-        raise FormatChanged(
-            f"the workbook would unpack to {unpacked:,} bytes, over the cap of {max_bytes:,};"
-            " refused before unpacking"
-        )
-    for member in members:
-        if member.file_size > _MAX_ZIP_RATIO * max(member.compress_size, 1):
-            raise FormatChanged(
-                f"the workbook's member {member.filename} is compressed "
-                f"{member.file_size / max(member.compress_size, 1):,.0f} to 1, as a zip bomb"
-                " is; refused before unpacking"
-            )
-
-
-def read_checked(path: Path, file_format: str, ticker: str, max_bytes: int) -> CheckedFile:
+def read_checked(path: Path, file_format: str, ticker: str) -> CheckedFile:
     """The rows of a downloaded file of `file_format` for `ticker`, read as the pipeline reads
     them; raises FormatChanged saying what differed from what the source is known to send."""
-    check_body_kind(path, EXPECTED_KIND[file_format])
-    if EXPECTED_KIND[file_format] == "xlsx":
-        check_zip_directory(path, max_bytes)
+    expected = READER_FORMAT[file_format]
     try:
+        with warnings.catch_warnings():  # a name that says another format: refused below
+            warnings.simplefilter("ignore", UserWarning)
+            found = detect_format(path)
+        if found != expected:
+            raise FormatChanged(f"expected {FORMAT_NAMES[expected]}, got {FORMAT_NAMES[found]}")
         rows = read_kept_rows(path, file_format, ticker)
     except InvalidDataError as error:
         raise FormatChanged("; ".join(error.problems)) from None

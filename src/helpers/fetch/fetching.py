@@ -12,7 +12,7 @@ import datetime as dt
 
 import filelock
 
-from helpers.errors import InvalidParameterError
+from helpers.errors import InvalidDataError, InvalidParameterError
 from helpers.fetch.issuers import issuer_outcomes
 from helpers.fetch.kept_files import (
     FetchInProgress,
@@ -25,7 +25,7 @@ from helpers.fetch.outcomes import SOURCE_ORDER, FetchReport
 from helpers.fetch.sec_nport import sec_outcomes
 from helpers.fetch.session import FetchClock, FetchSession
 from helpers.fetch.sources_file import FetchConfig
-from helpers.ingest.load import read_raw_table
+from helpers.ingest.load import read_csv_text
 from helpers.paths import raw_path
 from notebook_pipeline.layout import ProjectLayout
 
@@ -33,9 +33,13 @@ DEFAULT_LOCK_WAIT_SECONDS = 600.0  # how long a finished fetch waits for a run t
 
 
 def universe_tickers(layout: ProjectLayout) -> list[str]:
-    """The tickers of data/raw/etf_universe.csv, in its order."""
-    table = read_raw_table(raw_path(layout.raw_dir, "etf_universe"), "etf_universe")
-    return list(table["ticker"])
+    """The tickers of data/raw/etf_universe.csv, in its order (the file is validated whole by
+    the pipeline's first step; the fetch needs only its tickers)."""
+    path = raw_path(layout.raw_dir, "etf_universe")
+    table = read_csv_text(path)
+    if "ticker" not in table:
+        raise InvalidDataError(path, "no 'ticker' column")
+    return [ticker for ticker in table["ticker"].dropna()]
 
 
 def chosen_tickers(layout: ProjectLayout, asked: list[str] | None) -> list[str]:

@@ -98,7 +98,7 @@ class FetchSession:
         path = self.staging.path_for(client.source, ticker, kept_name(fetched_at, name))
         download = client.download(address, path)
         try:
-            checked = read_checked(path, file_format, ticker, client.max_bytes)
+            checked = read_checked(path, file_format, ticker)
         except FormatChanged as change:
             path.unlink(missing_ok=True)
             raise client.failure(address, f"the format changed: {change}") from None

@@ -28,6 +28,7 @@ from source_files import (
 from source_server import SourceServer
 
 from helpers.fetch.fetching import fetch_sources
+from helpers.fetch.kept_files import MANIFEST_COLUMNS
 from helpers.fetch.outcomes import FetchReport
 from helpers.fetch.session import FetchClock
 from helpers.fetch.sources_file import SEC_USER_AGENT_ENV_VAR, load_sources_file
@@ -278,7 +279,9 @@ class SourceWorld:
     def manifest(self, source: str) -> pd.DataFrame:
         """A source's manifest as the pipeline reads it (empty when nothing was kept)."""
         path = self.fetched / source / "manifest.csv"
-        return pd.read_csv(path, dtype=str) if path.exists() else pd.DataFrame()
+        if not path.exists():
+            return pd.DataFrame(columns=MANIFEST_COLUMNS)
+        return pd.read_csv(path, dtype=str)
 
     def kept_files(self) -> set[str]:
         """Every file under data/raw/fetched/ but the manifests, relative to it."""

@@ -104,15 +104,11 @@ def test_a_full_fetch_keeps_every_source_of_the_five_funds_as_it_arrived(world):
     assert agents["sec"] == SEC_USER_AGENT
     assert agents["ishares"] == agents["dws"] == agents["invesco"] == "china-tech-flows tests"
 
-
-def test_the_summary_is_a_table_of_every_fund_and_source(world):
-    summary = world.fetch().summary()
-
-    lines = summary.splitlines()
-    assert lines[0].split() == ["fund", "source", "rows", "new", "rows", "unchanged", "rows"] + [
-        "restated",
-        "status",
-    ]
+    # The summary: a table of every fund and source, notes, and the exit code.
+    lines = report.summary().splitlines()
+    assert lines[0].split() == (
+        ["fund", "source", "rows", "new", "rows", "unchanged", "rows", "restated", "status"]
+    )
     assert any(line.split() == ["FXI", "ishares", "5", "0", "0", "kept"] for line in lines)
     assert any(line.split() == ["KWEB", "sec_nport", "6", "0", "0", "kept"] for line in lines)
     assert "(exit code 0)" in lines[-1]
@@ -147,15 +143,15 @@ def test_a_second_fetch_a_day_later_adds_one_file_per_snapshot_source_and_nothin
 def test_a_web_page_sent_with_200_is_refused_and_the_other_sources_are_kept(world):
     world.server.serve(world.xtrackers_path("ASHR"), html_page("Xtrackers | Our funds"))
 
-    report = world.fetch()
+    report = world.fetch(["ASHR", "FXI"])
 
     assert outcome(report, "ASHR", "xtrackers").status == "failed"
     note = notes(report, "ASHR", "xtrackers")
     assert world.server.url(world.xtrackers_path("ASHR")) in note
-    assert "expected an XLSX workbook, got an HTML page" in note
+    assert "the format changed: named .xlsx but it is an HTML page" in note
     assert report.exit_code() == FetchExitCode.SOME_FAILED
     assert world.manifest("xtrackers").empty
-    assert len(world.manifest("ishares")) == 2 and len(world.manifest("sec_nport")) == 10
+    assert len(world.manifest("ishares")) == 1 and len(world.manifest("sec_nport")) == 4
 
 
 def test_the_sec_throttle_page_is_recognised_with_403_or_under_a_file_name(world):
@@ -163,10 +159,11 @@ def test_the_sec_throttle_page_is_recognised_with_403_or_under_a_file_name(world
     world.server.script(document, Answer(sec_throttle_page()))  # 200, as primary_doc.xml
     world.server.script(world.filings_path("ASHR"), Answer(sec_throttle_page(), status=403))
 
-    report = world.fetch()
+    report = world.fetch(["FXI", "ASHR", "KWEB"])
 
-    assert "throttle page" in notes(report, "FXI", "sec_nport")
-    assert "expected XML, got the SEC's throttle page" in notes(report, "FXI", "sec_nport")
+    assert "'Request Rate Threshold Exceeded' page, not the file" in notes(
+        report, "FXI", "sec_nport"
+    )
     assert "HTTP 403" in notes(report, "ASHR", "sec_nport")
     assert "throttle page" in notes(report, "ASHR", "sec_nport")
     assert outcome(report, "KWEB", "sec_nport").status == "kept"
@@ -177,7 +174,7 @@ def test_a_changed_header_is_refused_naming_the_source_the_address_and_the_diffe
     changed = ishares_workbook(history("MCHI")).replace(b"NAV per Share", b"Price per Unit")
     world.server.serve(world.ishares_path("MCHI"), changed)
 
-    report = world.fetch()
+    report = world.fetch(["MCHI", "FXI"])
 
     failed = outcome(report, "MCHI", "ishares")
     assert failed.status == "failed"
@@ -192,7 +189,7 @@ def test_a_truncated_file_is_refused_and_nothing_of_it_kept(world):
     body = ishares_workbook(history("FXI"))
     world.server.script(world.ishares_path("FXI"), Answer(body, cut_after=len(body) // 2))
 
-    report = world.fetch()
+    report = world.fetch(["MCHI", "FXI"])
 
     note = notes(report, "FXI", "ishares")
     assert f"cut short: {len(body) // 2:,} bytes arrived of the {len(body):,} announced" in note
@@ -205,7 +202,7 @@ def test_a_timeout_is_retried_then_fails_that_source_only(world):
     world.write_config(**{"timeouts.read_seconds": 0.3})
     world.server.script(world.xtrackers_path("ASHR"), Answer(hang=True))
 
-    report = world.fetch()
+    report = world.fetch(["ASHR", "FXI"])
 
     assert len(world.server.requests_of(world.xtrackers_path("ASHR"))) == 3  # 1 + 2 retries
     assert "no answer in time" in notes(report, "ASHR", "xtrackers")
@@ -221,7 +218,7 @@ def test_429_then_an_answer_waits_as_told_and_keeps_the_answer(world):
         prices, Answer(b"slow down", status=429, headers={"Retry-After": "7"}), Answer(body)
     )
 
-    report = world.fetch()
+    report = world.fetch(["CQQQ"])
 
     assert outcome(report, "CQQQ", "invesco_prices").status == "kept"
     assert len(world.server.requests_of(prices)) == 2
@@ -232,7 +229,7 @@ def test_429_then_an_answer_waits_as_told_and_keeps_the_answer(world):
 def test_a_source_down_fails_alone_after_its_retries(world):
     world.server.script(world.navs_path("CQQQ"), Answer(b"<h1>Bad gateway</h1>", status=502))
 
-    report = world.fetch()
+    report = world.fetch(["CQQQ"])
 
     note = notes(report, "CQQQ", "invesco_navs")
     assert "HTTP 502" in note and "still after 2 retries" in note
@@ -242,14 +239,14 @@ def test_a_source_down_fails_alone_after_its_retries(world):
 
 
 def test_a_restating_refetch_is_reported_and_the_earlier_file_stays(world):
-    world.fetch()
+    world.fetch(["FXI"])
     earlier = world.manifest("ishares").set_index("ticker").loc["FXI", "file"]
     earlier_bytes = (world.fetched / earlier).read_bytes()
 
     world.clock.advance(days=1)
     restated = [(day, nav + (0.5 if day == DAYS[1] else 0), s) for day, nav, s in history("FXI")]
     world.server.serve(world.ishares_path("FXI"), ishares_workbook(restated))
-    report = world.fetch()
+    report = world.fetch(["FXI"])
 
     assert counts(report, "FXI", "ishares") == (0, 4, 1)
     assert "2025-12-23" in notes(report, "FXI", "ishares")
@@ -261,14 +258,14 @@ def test_a_restating_refetch_is_reported_and_the_earlier_file_stays(world):
 
 
 def test_an_amended_filing_is_kept_beside_the_original_with_its_restated_months(world):
-    world.fetch()
+    world.fetch(["KWEB"])
     world.clock.advance(days=1)
     filed, report_date = QUARTERS[0]
     flows = month_flows("KWEB", 0)
     flows[2] = (flows[2][0] + 1000.0, flows[2][1], flows[2][2])
     world.serve_filing("KWEB", 0, dt.date(2025, 9, 1), report_date, flows, amendment=1)
 
-    report = world.fetch()
+    report = world.fetch(["KWEB"])
 
     assert counts(report, "KWEB", "sec_nport") == (0, 2, 1)
     assert "2025-03-31" in notes(report, "KWEB", "sec_nport")
@@ -277,14 +274,14 @@ def test_an_amended_filing_is_kept_beside_the_original_with_its_restated_months(
 
 
 def test_until_bounds_the_report_dates_kept(world):
-    report = world.fetch(until=dt.date(2025, 5, 31))
+    report = world.fetch(["MCHI"], until=dt.date(2025, 5, 31))
 
     assert counts(report, "MCHI", "sec_nport") == (3, 0, 0)
     assert "2025-06-30, after 2025-05-31: not kept" in notes(report, "MCHI", "sec_nport")
     assert set(world.manifest("sec_nport")["as_of"]) == {"2025-03-31"}
 
     world.clock.advance(days=1)
-    report = world.fetch()
+    report = world.fetch(["MCHI"])
     assert counts(report, "MCHI", "sec_nport") == (3, 0, 0)
     assert len(world.server.requests_of(world.document_path("MCHI", "0009999002-25-000000"))) == 1
 
@@ -324,14 +321,14 @@ def kill_at_move(monkeypatch, number: int) -> None:
 
 
 def test_a_fetch_killed_before_moving_anything_leaves_every_manifest_as_it_was(world, monkeypatch):
-    world.fetch()
+    world.fetch(["FXI", "CQQQ"])
     good, files = manifests(world), world.kept_files()
     world.clock.advance(days=1)
     world.serve_prices(dt.date(2025, 12, 30))
 
     kill_at_move(monkeypatch, 1)
     with pytest.raises(Killed):
-        world.fetch()
+        world.fetch(["FXI", "CQQQ"])
 
     assert manifests(world) == good and world.kept_files() == files
     assert world.staging_folders() == []
@@ -340,7 +337,7 @@ def test_a_fetch_killed_before_moving_anything_leaves_every_manifest_as_it_was(w
 def test_a_fetch_killed_while_moving_lists_only_files_in_place_and_the_next_finishes(
     world, monkeypatch
 ):
-    world.fetch()
+    world.fetch(["FXI", "CQQQ"])
     before = manifests(world)
     world.clock.advance(days=1)
     world.serve_prices(dt.date(2025, 12, 30))
@@ -348,33 +345,33 @@ def test_a_fetch_killed_while_moving_lists_only_files_in_place_and_the_next_fini
 
     kill_at_move(monkeypatch, 2)  # the FXI workbook is in place, the CQQQ prices are not
     with pytest.raises(Killed):
-        world.fetch()
+        world.fetch(["FXI", "CQQQ"])
     monkeypatch.undo()
 
     after = manifests(world)
     assert after["invesco_prices"] == before["invesco_prices"]
-    assert len(world.manifest("ishares")) == 3  # the FXI workbook: in place, then listed
+    assert len(world.manifest("ishares")) == 2  # the FXI workbook: in place, then listed
     listed = {row for source in SOURCES for row in world.manifest(source)["file"]}
     assert listed == world.kept_files()
 
     # A fetch killed outright leaves its staging folder: the next one sweeps it and keeps all.
     (world.project.work_dir / "fetch" / "staging-killed" / "ishares").mkdir(parents=True)
     world.clock.advance(seconds=60)
-    report = world.fetch()
+    report = world.fetch(["FXI", "CQQQ"])
     assert outcome(report, "CQQQ", "invesco_prices").status == "kept"
     assert outcome(report, "FXI", "ishares").status == "unchanged"
     assert world.staging_folders() == []
-    assert len(world.manifest("invesco_prices")) == 2 and len(world.manifest("ishares")) == 3
+    assert len(world.manifest("invesco_prices")) == 2 and len(world.manifest("ishares")) == 2
 
 
 def test_files_are_put_in_place_only_under_the_run_lock(world):
     world.project.work_dir.mkdir()
     lock = filelock.FileLock(world.project.lock_file, timeout=0)
     with lock, pytest.raises(RunInProgress, match="nothing was kept"):
-        world.fetch(lock_wait_seconds=0)
+        world.fetch(["FXI"], lock_wait_seconds=0)
     assert not world.fetched.exists()
     assert world.staging_folders() == []
-    assert world.fetch().exit_code() == FetchExitCode.OK
+    assert world.fetch(["FXI"]).exit_code() == FetchExitCode.OK
 
 
 def test_a_redirect_to_another_host_is_refused_and_one_within_the_host_followed(world):
@@ -395,7 +392,7 @@ def test_a_redirect_to_another_host_is_refused_and_one_within_the_host_followed(
 def test_an_answer_over_the_size_cap_is_refused(world):
     world.write_config(**{"sources.ishares.max_bytes": 2000})
 
-    report = world.fetch()
+    report = world.fetch(["FXI"])
 
     assert "larger than this source's cap" in notes(report, "FXI", "ishares")
     assert "max_bytes = 2,000 bytes" in notes(report, "FXI", "ishares")
@@ -405,9 +402,9 @@ def test_an_answer_over_the_size_cap_is_refused(world):
 def test_without_an_sec_user_agent_the_sec_is_not_asked_and_counts_as_failed(world):
     world.write_config(sec_user_agent="")
 
-    report = world.fetch()
+    report = world.fetch(["FXI", "KWEB"])
 
-    assert all(outcome(report, t, "sec_nport").notes == [NO_USER_AGENT] for t in CORE)
+    assert all(outcome(report, t, "sec_nport").notes == [NO_USER_AGENT] for t in ["FXI", "KWEB"])
     assert not any(request.path.startswith("/sec") for request in world.server.requests)
     assert report.exit_code() == FetchExitCode.SOME_FAILED
     assert SEC_USER_AGENT_ENV_VAR in NO_USER_AGENT

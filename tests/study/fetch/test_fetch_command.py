@@ -87,7 +87,7 @@ def test_check_names_the_source_that_moved(world, capsys):
     code, out, _ = fetch_command(world, capsys, "--check")
 
     assert code == FetchExitCode.SOME_FAILED
-    assert "xtrackers (ASHR): failed: " in out and "got an HTML page" in out
+    assert "xtrackers (ASHR): failed: " in out and "but it is an HTML page" in out
 
 
 def test_tickers_limits_the_funds_and_an_unknown_ticker_is_refused(world, capsys):
