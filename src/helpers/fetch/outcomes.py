@@ -70,14 +70,11 @@ class FetchReport:
 
     def exit_code(self) -> FetchExitCode:
         """OK when nothing failed, ALL_FAILED when nothing tried answered, else SOME_FAILED."""
-        failed = sum(o.failed for o in self.outcomes)
-        if not failed:
+        if not any(o.failed for o in self.outcomes):
             return FetchExitCode.OK
-        return (
-            FetchExitCode.SOME_FAILED
-            if any(o.answered for o in self.outcomes)
-            else (FetchExitCode.ALL_FAILED)
-        )
+        if any(o.answered for o in self.outcomes):
+            return FetchExitCode.SOME_FAILED
+        return FetchExitCode.ALL_FAILED
 
     def unreachable(self) -> SourceFailure | None:
         """A failure standing for all when every request made failed to connect (no network):
