@@ -178,6 +178,14 @@ def test_numbers_in_a_date_column_are_excel_serials_or_yyyymmdd(tmp_path):
     assert str(table["date"].dtype) == "datetime64[us]"
 
 
+def test_serial_numbers_are_dates_in_workbooks_only(tmp_path):
+    path = tmp_path / "KWEB.parquet"
+    table = pd.DataFrame({"Date": [46024], "NAV": [30.1], "Shares": [1000]})
+    table.to_parquet(path)
+    (problem,) = problems_of(path)
+    assert problem.startswith("row 2, column 'Date': '46024' is not a date")
+
+
 def test_a_number_past_excels_last_date_is_not_a_date(tmp_path):
     path = workbook(tmp_path, "KWEB.xlsx", ["Date", "NAV", "Shares"], [3_000_000, 30.1, 1000])
     (problem,) = problems_of(path)

@@ -88,13 +88,14 @@ Values:
   accepted when the digits are grouped by three ("1,234,567.5"); "(1,234)" is -1234; scientific
   notation is accepted. "", "-", "--", "n/a", "NA" mean no value, which is refused for NAV,
   shares, net assets and flows on a row that has a date.
-- dates: ISO "2026-01-12" (also with a time, "2026-01-12T00:00:00.000"), "Jan 12, 2026",
-  "January 12, 2026", "12-Jan-2026", "12 Jan 2026", "20260112", "2026/01/12", dates typed in XLSX
-  or Parquet, numbers in a date column (Excel serial dates of the 1900 date system up to
-  2,958,465, i.e. 9999-12-31, as openpyxl converts them, a time of day dropped; whole numbers
-  above it as YYYYMMDD), and slash dates. A column must use one format throughout. Slash dates
-  ("12/01/2026") are day-first if some first field is > 12, month-first if some second field is
-  > 12; when neither (or both) can be told, the file is refused unless the ``date_format``
+- dates: ISO "2026-01-12" (also with a time, "2026-01-12T00:00:00.000", or UTC's "Z"),
+  "Jan 12, 2026", "January 12, 2026", "12-Jan-2026", "12 Jan 2026", "20260112", "2026/01/12",
+  dates typed in XLSX or Parquet, numbers in an XLSX date column (Excel serial dates of the
+  1900 date system up to 2,958,465, i.e. 9999-12-31, as openpyxl converts them, a time of day
+  dropped; whole numbers above it, or in Parquet, as YYYYMMDD), and slash dates. A column must
+  use one format throughout. Slash dates ("12/01/2026") are day-first if some first field is
+  > 12, month-first if some second field is > 12; when neither (or both) can be told, the file
+  is refused unless the ``date_format``
   argument gives the format, e.g. ``"%d/%m/%Y"``. A time of day is dropped. A date after today
   is refused (no fund publishes tomorrow's figures; it is a typo such as 2062 for 2026). Today is
   the later of the local and the UTC date, so that no time zone makes today's data "future".

@@ -1,9 +1,9 @@
 """Parsing cells: numbers, dates and tickers, a whole column at a time.
 
 Typed cells (numbers and dates from XLSX or Parquet) are used as they are; text is cleaned
-("$1,234.5", "(1,234)", "--") and parsed, each distinct value once where that is cheaper. A
-number in a date column is an Excel serial date (1900 date system) up to Excel's last date, and
-digits like 20260112 (YYYYMMDD) above it.
+("$1,234.5", "(1,234)", "--") and parsed, each distinct value once where that is cheaper. In a
+workbook, a number in a date column is an Excel serial date (1900 date system) up to Excel's
+last date; numbers above it, and numbers elsewhere, are read as digits like 20260112 (YYYYMMDD).
 """
 
 from __future__ import annotations
@@ -136,11 +136,14 @@ def _numbers_from_text(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return np.where(negative, -numbers, numbers), missing
 
 
-def parse_dates(column: pd.Series, header: str, date_format: str) -> Parsed:
+def parse_dates(
+    column: pd.Series, header: str, date_format: str, *, excel_serials: bool = False
+) -> Parsed:
     """A column of dates as midnight datetime64[us]: typed, or text in one format throughout.
 
     `date_format` (may be "") is tried first; ambiguous slash dates without it are a problem of
-    the whole column (`Parsed.problem`).
+    the whole column (`Parsed.problem`). With `excel_serials` (a workbook's column), numbers up
+    to Excel's last serial date are Excel serial dates.
     """
     if pd.api.types.is_datetime64_any_dtype(column):  # typed: no text round trip
         values = _typed_dates(column)
@@ -150,7 +153,7 @@ def parse_dates(column: pd.Series, header: str, date_format: str) -> Parsed:
     typed = kinds == _DATE
     if typed.any():
         values[typed] = _typed_dates(pd.to_datetime(column[typed]))
-    serial = _excel_serials(column, kinds)
+    serial = _excel_serials(column, kinds) if excel_serials else np.zeros(len(column), bool)
     if serial.any():
         values[serial] = _excel_dates(column[serial])
     texts = (kinds == _TEXT) | ((kinds == _NUMBER) & ~serial)

@@ -75,7 +75,7 @@ def _records(path: Path, document: object) -> tuple[list[dict], tuple[str, str, 
     records = document if isinstance(document, list) else [document]
     if records and all(isinstance(record, dict) for record in records):
         first = records[0]
-        for keys in (_NAV_LIST, _PRICES):
+        for keys in (_PRICES, _NAV_LIST):  # prices first: they hold shares too
             if all(key in first for key in keys if key):
                 return records, keys
     if isinstance(document, list) and not document:

@@ -14,11 +14,13 @@ from helpers.ingest.fund_files.layout import FileKind, Layout, find_layout, tick
 
 @dataclass
 class Table:
-    """Raw cells (columns labelled by their position in `headers`) and each row's number."""
+    """Raw cells (columns labelled by their position in `headers`) and each row's number;
+    `excel_dates`: a number in the date column is an Excel serial date (workbooks)."""
 
     headers: list[str]
     cells: pd.DataFrame
     source_row: np.ndarray
+    excel_dates: bool = False
 
 
 def table_from_rows(
@@ -40,7 +42,7 @@ def table_from_rows(
         dtype=object,
     )
     numbers = np.array([number for number, _ in data], dtype=np.int64)
-    return Table(headers, cells, numbers), layout
+    return Table(headers, cells, numbers, excel_dates=True), layout
 
 
 def without_blank_rows(table: Table) -> Table:
@@ -56,7 +58,7 @@ def without_blank_rows(table: Table) -> Table:
         return table
     keep = ~blank
     cells = table.cells[keep].reset_index(drop=True)
-    return Table(table.headers, cells, table.source_row[keep])
+    return Table(table.headers, cells, table.source_row[keep], table.excel_dates)
 
 
 def _is_text(column: pd.Series) -> bool:
