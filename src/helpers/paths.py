@@ -27,6 +27,7 @@ SAMPLE_FUND_HISTORY = Path("sample") / "fund_history_sample.csv"
 USER_FUND_HISTORY_DIR = "fund_history"
 USER_FLOWS_DIR = "flows"
 # What `chinaflows fetch` keeps: <source>/<TICKER>/<UTC time>_<name>, and <source>/manifest.csv
+FETCH_SOURCES_FILE = "fetch.yaml"  # at the project root; `chinaflows fetch --config` names another
 FETCHED_DIR = "fetched"
 FETCH_MANIFEST = "manifest.csv"
 

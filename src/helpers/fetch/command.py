@@ -10,15 +10,15 @@ import argparse
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from helpers.errors import InvalidDataError, InvalidParameterError
-from helpers.fetch.fetching import DEFAULT_LOCK_WAIT_SECONDS, fetch_sources
-from helpers.fetch.kept_files import FetchInProgress, RunInProgress
-from helpers.fetch.outcomes import FetchExitCode
-from helpers.fetch.session import FetchClock
-from helpers.fetch.sources_file import SOURCES_FILE, SourcesFileError, load_sources_file
+from helpers.paths import FETCH_SOURCES_FILE
+
+if TYPE_CHECKING:
+    from helpers.fetch.session import FetchClock
 
 PROG = "chinaflows fetch"
+DEFAULT_LOCK_WAIT_SECONDS = 600.0  # how long a finished fetch waits for a run to release
 
 
 def _date(text: str) -> dt.date:
@@ -53,7 +53,7 @@ def add_fetch_arguments(command: argparse.ArgumentParser) -> None:
         "--config",
         type=Path,
         metavar="FILE",
-        help=f"the sources file (default: {SOURCES_FILE} at the project root)",
+        help=f"the sources file (default: {FETCH_SOURCES_FILE} at the project root)",
     )
     command.add_argument(
         "--check",
@@ -73,8 +73,16 @@ def add_fetch_arguments(command: argparse.ArgumentParser) -> None:
 
 def run_fetch(args: argparse.Namespace, clock: FetchClock | None = None) -> int:
     """Do what `chinaflows fetch` was asked; print the summary; return the exit code."""
+    # Imported here: pandas, requests and pydantic cost seconds that every other `chinaflows`
+    # command (run, status, ...) would pay at start-up.
+    from helpers.errors import InvalidDataError, InvalidParameterError
+    from helpers.fetch.fetching import fetch_sources
+    from helpers.fetch.kept_files import FetchInProgress, RunInProgress
+    from helpers.fetch.outcomes import FetchExitCode
+    from helpers.fetch.sources_file import SourcesFileError, load_sources_file
+
     layout = args.project_dir
-    config_path = args.config or layout.root / SOURCES_FILE
+    config_path = args.config or layout.root / FETCH_SOURCES_FILE
     try:
         config = load_sources_file(config_path)
         report = fetch_sources(

@@ -13,6 +13,7 @@ import datetime as dt
 import filelock
 
 from helpers.errors import InvalidDataError, InvalidParameterError
+from helpers.fetch.command import DEFAULT_LOCK_WAIT_SECONDS
 from helpers.fetch.issuers import issuer_outcomes
 from helpers.fetch.kept_files import (
     FetchInProgress,
@@ -28,8 +29,6 @@ from helpers.fetch.sources_file import FetchConfig
 from helpers.ingest.load import read_csv_text
 from helpers.paths import raw_path
 from notebook_pipeline.layout import ProjectLayout
-
-DEFAULT_LOCK_WAIT_SECONDS = 600.0  # how long a finished fetch waits for a run to release
 
 
 def universe_tickers(layout: ProjectLayout) -> list[str]:

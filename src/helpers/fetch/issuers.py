@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from helpers.fetch.outcomes import NOT_FETCHED, SKIPPED, SourceOutcome
 from helpers.fetch.session import FetchSession, failed_outcome
-from helpers.fetch.sources_file import ISSUER_FUND_IDS, SOURCES_FILE
+from helpers.fetch.sources_file import ISSUER_FUND_IDS
 from helpers.fetch.transport import SourceFailure
+from helpers.paths import FETCH_SOURCES_FILE
 
 # Per source: the format of its file (the manifest's `format`) and the end of its kept name.
 ISSUER_FILES = {
@@ -58,8 +59,8 @@ def _fetch_one(session: FetchSession, client, name: str, ticker: str) -> SourceO
             name,
             SKIPPED,
             notes=[
-                f"its address needs the fund's {missing[0]}, which {SOURCES_FILE} leaves empty"
-                f" ({where}): fill it in from the issuer's fund page to fetch it"
+                f"its address needs the fund's {missing[0]}, which {FETCH_SOURCES_FILE} leaves"
+                f" empty ({where}): fill it in from the issuer's fund page to fetch it"
             ],
         )
     file_format, name_end = ISSUER_FILES[name]

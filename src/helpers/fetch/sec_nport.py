@@ -24,13 +24,14 @@ from helpers.fetch.sec_indexes import (
     read_fund_tickers,
 )
 from helpers.fetch.session import FetchSession, failed_outcome
-from helpers.fetch.sources_file import SEC_SOURCE, SEC_USER_AGENT_ENV_VAR, SOURCES_FILE
+from helpers.fetch.sources_file import SEC_SOURCE, SEC_USER_AGENT_ENV_VAR
 from helpers.fetch.transport import SourceClient, SourceFailure
+from helpers.paths import FETCH_SOURCES_FILE
 
 NO_USER_AGENT = (
     "not fetched: the SEC requires a User-Agent naming you (or your organisation) and an e-mail"
     f' address; set {SEC_USER_AGENT_ENV_VAR}="Your Name you@example.org" (or sec_user_agent in'
-    f" {SOURCES_FILE})"
+    f" {FETCH_SOURCES_FILE})"
 )
 _ACCESSION_IN_NAME = re.compile(r"_(\d{10}-\d{2}-\d{6})_")
 

@@ -26,7 +26,6 @@ from pydantic import (
     model_validator,
 )
 
-SOURCES_FILE = "fetch.yaml"  # at the project root; `--config FILE` names another
 SEC_USER_AGENT_ENV_VAR = "CHINAFLOWS_SEC_USER_AGENT"
 
 # The issuer sources, each with the ids its address needs per fund (beside the ticker).

@@ -18,10 +18,10 @@ import pytest
 
 from helpers.fetch.fetching import fetch_sources
 from helpers.fetch.outcomes import FAILED, SKIPPED
-from helpers.fetch.sources_file import SEC_USER_AGENT_ENV_VAR, SOURCES_FILE, load_sources_file
+from helpers.fetch.sources_file import SEC_USER_AGENT_ENV_VAR, load_sources_file
 from helpers.ingest.daily_flows import derive_daily_flows
 from helpers.ingest.fund_files import read_fund_file, read_nport_filing
-from helpers.paths import DEFAULT_LAYOUT
+from helpers.paths import DEFAULT_LAYOUT, FETCH_SOURCES_FILE
 from notebook_pipeline.layout import ProjectLayout
 
 pytestmark = [
@@ -43,7 +43,7 @@ def project(tmp_path) -> ProjectLayout:
 
 
 def test_every_real_source_still_sends_its_expected_format(project):
-    config = load_sources_file(DEFAULT_LAYOUT.root / SOURCES_FILE)
+    config = load_sources_file(DEFAULT_LAYOUT.root / FETCH_SOURCES_FILE)
 
     report = fetch_sources(project, config, ["FXI", "ASHR", "CQQQ", "KWEB"], checking=True)
 
@@ -59,7 +59,7 @@ def test_every_real_source_still_sends_its_expected_format(project):
 
 
 def test_mon1_flow_is_the_month_the_reader_says(project):
-    config = load_sources_file(DEFAULT_LAYOUT.root / SOURCES_FILE)
+    config = load_sources_file(DEFAULT_LAYOUT.root / FETCH_SOURCES_FILE)
     report = fetch_sources(project, config, ["FXI"])
     assert report.exit_code() == 0, report.summary()
     fetched = project.raw_dir / "fetched"

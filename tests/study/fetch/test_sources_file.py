@@ -7,13 +7,12 @@ import yaml
 
 from helpers.fetch.sources_file import (
     SEC_USER_AGENT_ENV_VAR,
-    SOURCES_FILE,
     SourcesFileError,
     load_sources_file,
 )
-from helpers.paths import DEFAULT_LAYOUT
+from helpers.paths import DEFAULT_LAYOUT, FETCH_SOURCES_FILE
 
-SHIPPED = DEFAULT_LAYOUT.root / SOURCES_FILE
+SHIPPED = DEFAULT_LAYOUT.root / FETCH_SOURCES_FILE
 
 
 def shipped() -> dict:
