@@ -8,7 +8,10 @@ import hashlib
 
 import filelock
 import pytest
-from conftest import (
+from sec_index_files import filings_atom
+from source_files import html_page, ishares_workbook, sec_throttle_page
+from source_server import Answer
+from source_world import (
     CORE,
     CQQQ_CUSIP,
     DAYS,
@@ -18,9 +21,6 @@ from conftest import (
     history,
     month_flows,
 )
-from sec_index_files import filings_atom
-from source_files import html_page, ishares_workbook, sec_throttle_page
-from source_server import Answer
 
 from helpers.fetch import kept_files
 from helpers.fetch.kept_files import MANIFEST_COLUMNS, RunInProgress

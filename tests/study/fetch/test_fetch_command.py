@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import filelock
-from conftest import CORE
 from source_files import html_page
 from source_server import closed_port
+from source_world import CORE
 
 from helpers.cli import STUDY_COMMANDS
 from helpers.fetch.command import run_fetch
