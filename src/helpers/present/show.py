@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import html
+import re
 
 import pandas as pd
 from IPython.display import HTML, Markdown, display
@@ -53,6 +54,33 @@ def sample_banner(flows_source: str) -> None:
 def sample_caption(caption: str, sample: bool) -> str:
     """A table's or chart's caption, with the sample mark when its data are synthetic."""
     return f"{caption} \u2014 {SAMPLE_MARK.upper()}" if sample else caption
+
+
+_ADDRESS = re.compile(r"https?://\S+")
+_ADDRESS_AT_END = re.compile(r"(?:^|(?<=\s))https?://\S+$")
+
+
+def _linked(text: str, address_at_end: bool = False) -> str:
+    """`text` as HTML, escaped, with its address made a link: the whole text when it is one
+    http(s) address, or, with `address_at_end`, an address that ends it ("Reuters (2025-05-16):
+    https://..."). Any other text, and an address anywhere else, stays text."""
+    text = str(text)
+    match = (_ADDRESS_AT_END.search if address_at_end else _ADDRESS.fullmatch)(text)
+    if match is None:
+        return html.escape(text)
+    address = html.escape(match.group())
+    return f'{html.escape(text[: match.start()])}<a href="{address}">{address}</a>'
+
+
+def _link_format(name, column: pd.Series):
+    """How the cells of a text column read when they carry addresses: a source column
+    (column_labels.is_source) links the address that ends each cell; any other column links
+    the cells that are one address each. None for a column without addresses."""
+    if column_labels.is_source(name):
+        return functools.partial(_linked, address_at_end=True)
+    if column.map(lambda v: isinstance(v, str) and _ADDRESS.fullmatch(v) is not None).any():
+        return _linked
+    return None
 
 
 def say(text: str) -> None:
@@ -110,7 +138,9 @@ def table(
     Headers are the columns' labels (helpers.ingest.column_labels); a row index that is only a
     row number is hidden; cells read yes/no, dates as dates, money as −$1.40bn (levels such as
     net assets unsigned), `_pct` columns in percent, numbers with a true minus sign, missing
-    values blank. `formats` (column -> format string or function) overrides a column's cells.
+    values blank. Addresses are links: a cell that is one http(s) address, and the address that
+    ends a cell of a source column ("publisher (date): address"); all text stays escaped.
+    `formats` (column -> format string or function) overrides a column's cells.
     Numbers are right-aligned and kept on one line; text is left-aligned and wraps."""
     if first_rows is not None:
         caption = f"{caption} (the first {min(len(frame), first_rows):,} of {len(frame):,})"
@@ -120,6 +150,8 @@ def table(
     cell_formats |= {name: _caller_format(chosen) for name, chosen in (formats or {}).items()}
     shown = {name: f for name, f in cell_formats.items() if f is not None}
     text = [name for name, f in cell_formats.items() if f is None]
+    links = {name: _link_format(name, frame[name].dropna()) for name in text}
+    links = {name: f for name, f in links.items() if f is not None}
     index_names = [column_labels.label(n) if n is not None else None for n in frame.index.names]
     frame = frame.rename_axis(index=index_names)
     styler = (
@@ -129,6 +161,8 @@ def table(
         .format_index(_index_format(frame.index), escape="html", axis=0)
         .format_index(escape="html", axis=1)
     )
+    if links:  # _linked() escapes the text itself
+        styler = styler.format(links, subset=list(links), na_rep="", escape=None)
     if not isinstance(frame.columns, pd.MultiIndex):
         styler = styler.relabel_index([column_labels.label(c) for c in frame.columns], axis=1)
     if _is_row_number(frame.index):
@@ -148,6 +182,8 @@ def table(
     styler = styler.set_properties(subset=fixed, **{"text-align": "left", "white-space": "nowrap"})
     wrap = {"text-align": "left", "white-space": "normal", "max-width": "36em"}
     styler = styler.set_properties(subset=text, **wrap)
+    if links:  # an address has no spaces: it may break anywhere rather than widen the table
+        styler = styler.set_properties(subset=list(links), **{"overflow-wrap": "anywhere"})
     return styler.set_table_styles(styles)
 
 

@@ -169,9 +169,8 @@ def test_a_source_address_must_be_an_address(tmp_path, flows_rows):
         "'an address starts with http:// or https:// and has no spaces'"
     ]
     set_cell(flows_rows, 2, "source_url", "")
-    assert load.read_reported_flows(write_rows(tmp_path / "empty.csv", flows_rows)).at[
-        1, "source"
-    ].endswith(": address not recorded")
+    table = load.read_reported_flows(write_rows(tmp_path / "empty.csv", flows_rows))
+    assert table.at[1, "source"].endswith(": address not recorded")
 
 
 def test_cell_of_spaces_counts_as_empty(tmp_path, flows_rows):
