@@ -182,8 +182,9 @@ def table(
     styler = styler.set_properties(subset=fixed, **{"text-align": "left", "white-space": "nowrap"})
     wrap = {"text-align": "left", "white-space": "normal", "max-width": "36em"}
     styler = styler.set_properties(subset=text, **wrap)
-    if links:  # an address has no spaces: it may break anywhere rather than widen the table
-        styler = styler.set_properties(subset=list(links), **{"overflow-wrap": "anywhere"})
+    if links:  # an address has no spaces: it breaks anywhere, in a column kept readable
+        address = {"overflow-wrap": "anywhere", "min-width": "14em"}
+        styler = styler.set_properties(subset=list(links), **address)
     return styler.set_table_styles(styles)
 
 
