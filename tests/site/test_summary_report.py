@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 
 from helpers import storage
 from helpers.analysis.summary import build_headline, sources_table
+from helpers.present import show
 from helpers.present.headline import headline_html
 from notebook_pipeline import site as report
 
@@ -210,7 +212,7 @@ def test_sources_table_groups_rows_by_source():
         for row in table.itertuples()
     }
     assert set(by_source) == {
-        ("Site", ""),
+        ("Site", "address not recorded"),
         ("Paper", "https://paper.example/a"),
         ("Paper", "https://b"),
         ("Issuer", "https://issuer.example"),
@@ -228,9 +230,23 @@ def test_sources_table_groups_rows_by_source():
         "etf_universe",
         1,
     )
-    kind, first_date, tables, rows = by_source[("Site", "")]
+    kind, first_date, tables, rows = by_source[("Site", "address not recorded")]
     assert (kind, tables, rows) == ("aggregator", "events", 1)
     assert pd.isna(first_date)
+
+
+def test_the_sources_table_on_a_page_links_each_known_address():
+    cited = pd.DataFrame(
+        {
+            "source_publisher": ["Paper", "Wire"],
+            "source_date": [pd.NaT, pd.NaT],
+            "source_url": ["https://paper.example/a", None],
+            "source_kind": ["news", "news"],
+        }
+    )
+    page = show.table(sources_table({"events": cited}), "Sources").to_html()
+    assert re.findall(r'<a href="([^"]*)"', page) == ["https://paper.example/a"]
+    assert ">address not recorded</td>" in page
 
 
 # --- index pages ---------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from helpers.ingest import fund_files
 from helpers.ingest.schemas import FUND_HISTORY_SCHEMA, RAW_SCHEMAS
 from helpers.tickers import as_tickers
 
+NO_ADDRESS = "address not recorded"  # what a page shows for a source whose address is unknown
 CSV_HEADER_LINES = 1  # a record with row label i starts on line i + 2 (see read_csv_text)
 _BOOLEAN_TEXT = {"true": True, "false": False}
 
@@ -128,7 +129,7 @@ def validate(
 def describe_source(table: pd.DataFrame) -> pd.Series:
     """One readable `source` string per row from the source columns."""
     date = table["source_date"].dt.strftime("%Y-%m-%d").fillna("date not stated")
-    url = table["source_url"].fillna("address not recorded")
+    url = table["source_url"].fillna(NO_ADDRESS)
     return table["source_publisher"] + " (" + date + "): " + url
 
 

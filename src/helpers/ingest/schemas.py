@@ -23,6 +23,11 @@ TICKER = pa.Check.str_matches(r"^[A-Z]{2,5}$", error="a ticker is 2-5 capital le
 TICKER_LIST = pa.Check.str_matches(
     r"^[A-Z]{2,5}(;[A-Z]{2,5})*$", error="tickers are separated by ';'"
 )
+# Pages make a source's address a link: the column holds an address or nothing (a page known
+# only by its name is named in source_note).
+ADDRESS = pa.Check.str_matches(
+    r"^https?://\S+$", error="an address starts with http:// or https:// and has no spaces"
+)
 
 
 def _text(nullable: bool = False, checks=None) -> pa.Column:
@@ -48,7 +53,7 @@ def _flag() -> pa.Column:
 SOURCE_COLUMNS = {
     "source_publisher": _text(),
     "source_date": _date(nullable=True),
-    "source_url": _text(nullable=True),
+    "source_url": _text(nullable=True, checks=ADDRESS),
     "source_kind": _text(checks=pa.Check.isin(SOURCE_KINDS)),
     "source_note": _text(nullable=True),
 }

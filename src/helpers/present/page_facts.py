@@ -1,7 +1,8 @@
 """What each page's header says of the study's data (pipeline.yaml: study.page_facts).
 
 A page resting on the fund flows says where they came from, and above all when they are the
-synthetic sample; every page says where the reported figures, survey and events come from.
+synthetic sample; every page says where the reported figures, survey and events come from. A
+repository path is named only where the reader's own data replaced the sample.
 """
 
 from __future__ import annotations
@@ -39,11 +40,17 @@ def page_facts(root: Path, rests_on: set[str]) -> list[tuple[str, str]]:
             facts.append(
                 (
                     "fund flows",
-                    f'<span class="sample-mark">{html.escape(SAMPLE_MARK)}</span> from '
-                    "data/raw/sample/, calibrated to the reported figures; not market data",
+                    f'<span class="sample-mark">{html.escape(SAMPLE_MARK)}</span>, made by a '
+                    "seeded script and calibrated to the reported figures; not market data",
                 )
             )
         elif source == "user":
             facts.append(("fund flows", "your own data (data/raw/fund_history/, data/raw/flows/)"))
-    facts.append(("reported figures, survey, events", "data/raw/*.csv, each row with its source"))
+    facts.append(
+        (
+            "reported figures, survey, events",
+            "news, issuer and data-provider pages, each figure with its source "
+            "(the summary page lists them all)",
+        )
+    )
     return facts

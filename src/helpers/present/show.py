@@ -71,6 +71,33 @@ def _markdown(text: str) -> str:
     return true_minus(html.escape(text, quote=False)).replace("$", r"\$")
 
 
+_ADDRESS = re.compile(r"https?://\S+")
+_ADDRESS_AT_END = re.compile(r"(?:^|(?<=\s))https?://\S+$")
+
+
+def _linked(text: str, address_at_end: bool = False) -> str:
+    """`text` as HTML, escaped, with its address made a link: the whole text when it is one
+    http(s) address, or, with `address_at_end`, an address that ends it ("Reuters (2025-05-16):
+    https://..."). Any other text, and an address anywhere else, stays text."""
+    text = str(text)
+    match = (_ADDRESS_AT_END.search if address_at_end else _ADDRESS.fullmatch)(text)
+    if match is None:
+        return html.escape(text)
+    address = html.escape(match.group())
+    return f'{html.escape(text[: match.start()])}<a href="{address}">{address}</a>'
+
+
+def _link_format(name, column: pd.Series):
+    """How the cells of a text column read when they carry addresses: a source column
+    (column_labels.is_source) links the address that ends each cell; any other column links
+    the cells that are one address each. None for a column without addresses."""
+    if column_labels.is_source(name):
+        return functools.partial(_linked, address_at_end=True)
+    if column.map(lambda v: isinstance(v, str) and _ADDRESS.fullmatch(v) is not None).any():
+        return _linked
+    return None
+
+
 def say(text: str) -> None:
     """Show a sentence built from computed numbers."""
     display(Markdown(_markdown(text)))
@@ -137,7 +164,9 @@ def table(
     Headers are the columns' labels (helpers.ingest.column_labels); a row index that is only a
     row number is hidden; cells read yes/no, dates as dates, money as −$1.40bn (levels such as
     net assets unsigned), `_pct` columns in percent, numbers with a true minus sign, missing
-    values blank. `formats` (column -> format string or function) overrides a column's cells.
+    values blank. Addresses are links: a cell that is one http(s) address, and the address that
+    ends a cell of a source column ("publisher (date): address"); all text stays escaped.
+    `formats` (column -> format string or function) overrides a column's cells.
     Numbers are right-aligned and kept on one line; text is left-aligned and wraps."""
     if first_rows is not None:
         caption = f"{caption} (the first {min(len(frame), first_rows):,} of {len(frame):,})"
@@ -146,8 +175,11 @@ def table(
     cell_formats = {name: _cell_format(name, frame[name].dropna()) for name in frame.columns}
     cell_formats |= {name: _caller_format(chosen) for name, chosen in (formats or {}).items()}
     text = [name for name, f in cell_formats.items() if f is None]
-    cell_formats |= dict.fromkeys(text, lambda value: true_minus(str(value)))
-    shown = dict(cell_formats)
+    links = {name: _link_format(name, frame[name].dropna()) for name in text}
+    links = {name: f for name, f in links.items() if f is not None}
+    plain = [name for name in text if name not in links]
+    cell_formats |= dict.fromkeys(plain, lambda value: true_minus(str(value)))
+    shown = {name: f for name, f in cell_formats.items() if f is not None}
     index_names = [column_labels.label(n) if n is not None else None for n in frame.index.names]
     frame = frame.rename_axis(index=index_names)
     styler = (
@@ -156,6 +188,8 @@ def table(
         .format_index(_index_format(frame.index), escape="html", axis=0)
         .format_index(escape="html", axis=1)
     )
+    if links:  # _linked() escapes the text itself
+        styler = styler.format(links, subset=list(links), na_rep="", escape=None)
     if not isinstance(frame.columns, pd.MultiIndex):
         styler = styler.relabel_index([column_labels.label(c) for c in frame.columns], axis=1)
     if _is_row_number(frame.index):
@@ -175,6 +209,9 @@ def table(
     styler = styler.set_properties(subset=fixed, **{"text-align": "left", "white-space": "nowrap"})
     wrap = {"text-align": "left", "white-space": "normal", "max-width": "36em"}
     styler = styler.set_properties(subset=text, **wrap)
+    if links:  # an address has no spaces: it breaks anywhere, in a column kept readable
+        address = {"overflow-wrap": "anywhere", "min-width": "14em"}
+        styler = styler.set_properties(subset=list(links), **address)
     return styler.set_table_styles(styles)
 
 
