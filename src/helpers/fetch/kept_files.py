@@ -19,7 +19,6 @@ import csv
 import datetime as dt
 import errno
 import io
-import os
 import shutil
 import uuid
 from dataclasses import asdict, dataclass, field, fields
@@ -31,7 +30,7 @@ import pandas as pd
 from helpers.errors import InvalidDataError
 from helpers.fetch.arrival_checks import ROW_LAYOUT, read_kept_rows
 from helpers.paths import FETCH_MANIFEST, FETCHED_DIR
-from notebook_pipeline.files import write_atomically
+from notebook_pipeline.files import move_file, write_atomically
 from notebook_pipeline.layout import ProjectLayout
 
 _STAGING_PREFIX = "staging-"
@@ -186,15 +185,7 @@ def move_into_place(staged: Path, destination: Path) -> None:
     """Put the staged file at `destination` by a rename (never over an existing file)."""
     if destination.exists():
         raise FileExistsError(errno.EEXIST, "a kept file is never replaced", str(destination))
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.rename(staged, destination)
-    except OSError as error:
-        if error.errno != errno.EXDEV:
-            raise
-        # data/raw on another file system: copied beside the destination, then renamed
-        write_atomically(destination, lambda temporary: shutil.copyfile(staged, temporary))
-        staged.unlink()
+    move_file(staged, destination)
 
 
 @dataclass
