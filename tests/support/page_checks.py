@@ -11,6 +11,7 @@ on every published page; test_page_checks.py shows that each check fires.
 
 from __future__ import annotations
 
+import base64
 import re
 
 from bs4 import BeautifulSoup, NavigableString, Tag
@@ -101,3 +102,22 @@ def reader_defects(page: str) -> list[str]:
         for m in HYPHEN_MINUS.finditer(text)
     ]
     return defects
+
+
+def chart_svgs(page: str) -> list[str]:
+    """The SVG documents of the charts a page embeds (plots.show_chart: data: URIs in <img>)."""
+    encoded = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', page)
+    return [base64.b64decode(e).decode("utf-8") for e in encoded]
+
+
+def smallest_text_px(svg: str, shown_width_px: float) -> float:
+    """The smallest text of a chart as a reader sees it, in CSS pixels, when the chart is shown
+    `shown_width_px` wide: its smallest font size, scaled as the chart is."""
+    view_width = float(re.search(r'viewBox="[\d.]+ [\d.]+ ([\d.]+) ', svg).group(1))
+    sizes = [float(size) for size in re.findall(r"font-size:\s*([\d.]+)px", svg)]
+    return min(sizes) * shown_width_px / view_width
+
+
+def chart_colours(svg: str) -> set[str]:
+    """The fill colours a chart uses, lower case (#rrggbb)."""
+    return {colour.lower() for colour in re.findall(r"fill:\s*(#[0-9a-fA-F]{6})", svg)}
