@@ -10,14 +10,21 @@ from IPython.display import HTML, Markdown, display
 SAMPLE_MARK = "sample data (synthetic)"
 
 
-def usd_bn(amount: float, signed: bool = True) -> str:
-    """-2.3e9 -> '-$2.30bn'."""
+NO_DATA = "no data"
+
+
+def usd_bn(amount: float | None, signed: bool = True) -> str:
+    """-2.3e9 -> '-$2.30bn'; a missing amount (None, NaN) -> 'no data'."""
+    if amount is None or pd.isna(amount):
+        return NO_DATA
     sign = ("+" if amount >= 0 else "-") if signed else ("-" if amount < 0 else "")
     return f"{sign}${abs(amount) / 1e9:,.2f}bn"
 
 
-def pct(value: float, digits: int = 1, signed: bool = False) -> str:
-    """12.345 -> '12.3%' ('+12.3%' when `signed`)."""
+def pct(value: float | None, digits: int = 1, signed: bool = False) -> str:
+    """12.345 -> '12.3%' ('+12.3%' when `signed`); a missing value (None, NaN) -> 'no data'."""
+    if value is None or pd.isna(value):
+        return NO_DATA
     return f"{value:+.{digits}f}%" if signed else f"{value:.{digits}f}%"
 
 

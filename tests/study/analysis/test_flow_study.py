@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import norm
+from two_funds import canonical_of
 
 from helpers.analysis import flow_study
 from helpers.errors import InvalidParameterError
@@ -35,7 +36,7 @@ def daily() -> pd.DataFrame:
 
 
 def test_organic_growth_from_the_close_before_the_period(daily):
-    growth = flow_study.organic_growth(daily, COHORTS, "2025-01-03", "2025-01-07")
+    growth = flow_study.organic_growth(daily, daily, COHORTS, "2025-01-03", "2025-01-07")
     # Start: net assets on 2 January, 10 x 100 and 20 x 50. AAA +245 on 1000; BBB -100 on 1000.
     assert growth["start_net_assets_usd"].to_dict() == {
         "AAA": 1000.0, "BBB": 1000.0, "tech": 1000.0, "trad": 1000.0, "both": 2000.0,
@@ -47,7 +48,7 @@ def test_organic_growth_from_the_close_before_the_period(daily):
 
 
 def test_organic_growth_of_a_fund_starting_inside_the_period(daily):
-    growth = flow_study.organic_growth(daily, COHORTS, "2025-01-01", "2025-01-07")
+    growth = flow_study.organic_growth(daily, daily, COHORTS, "2025-01-01", "2025-01-07")
     assert growth.loc["AAA", "start_date"] == pd.Timestamp("2025-01-02")
     assert growth.loc["AAA", "organic_growth_pct"] == pytest.approx(24.5)
 
@@ -205,9 +206,10 @@ def test_claim_evidence_by_hand(daily):
             "end": pd.to_datetime(["2025-01-07"]),
         }
     )
-    row = flow_study.claim_evidence(daily, claims).iloc[0]
+    row = flow_study.claim_evidence(daily, canonical_of(daily), claims).iloc[0]
     assert row["days"] == 2 and row["net_flow_usd"] == 135.0
     assert (row["inflow_days"], row["outflow_days"]) == (1, 1)
     assert row["largest_day"] == pd.Timestamp("2025-01-07") and row["largest_day_usd"] == 195.0
     assert pd.isna(row["last_larger_day_before"])  # 3 January's +110 is smaller
     assert row["top_inflow_months"] == "Jan 2025"
+    assert row["resolution"] == "daily"
