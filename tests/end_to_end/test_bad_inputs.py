@@ -33,6 +33,7 @@ from built_once import XDIST_WORKER_ENV, built_once, process_from_json, process_
 from diamond_project import refuse_kernels
 from project_runs import run, run_in_process
 from reliability import TABLE_ENV
+from source_files import ishares_workbook, sec_throttle_page, xtrackers_xlsx
 
 from helpers.ingest.fund_files import MAX_FILE_BYTES
 from helpers.paths import USER_FUND_HISTORY_DIR, ProjectLayout, copy_project_inputs
@@ -48,6 +49,7 @@ KWEB_DAYS = [dt.date(2026, 1, d) for d in (2, 5, 6, 7, 8, 9, 12)]
 KWEB_NAVS = [30.10, 30.45, 29.80, 31.05, 31.20, 30.95, 31.60]
 KWEB_SHARES = [1_000_000, 1_050_000, 1_100_000, 1_075_000, 1_150_000, 1_150_000, 1_200_000]
 KWEB_FILE = Path("data/raw") / USER_FUND_HISTORY_DIR / "KWEB.csv"
+KWEB_ROWS = list(zip(KWEB_DAYS, KWEB_NAVS, KWEB_SHARES, strict=True))
 
 
 def kweb_year_to_date_flow(as_of: dt.date) -> float:
@@ -86,6 +88,25 @@ def excel_97_workbook(path: Path) -> None:
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
 
 
+def ishares_workbook_as_it_arrives(path: Path) -> None:
+    path.write_bytes(ishares_workbook(KWEB_ROWS))
+
+
+def xtrackers_export(path: Path) -> None:
+    path.write_bytes(xtrackers_xlsx("KWEB", KWEB_ROWS))
+
+
+def sec_throttle_page_saved(path: Path) -> None:
+    path.write_bytes(sec_throttle_page())
+
+
+def zip_bomb_xlsx(path: Path) -> None:
+    """A workbook's skeleton whose sheet is 8 MiB of zeros: deflate packs it about 1,000:1."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr("xl/worksheets/sheet1.xml", bytes(8 << 20))
+
+
 def file_over_the_size_limit(path: Path) -> None:
     """A sparse file: its size is over the limit, its blocks are not written."""
     path.write_text("Date,NAV,Shares Outstanding\n2026-01-02,30.10,1000000\n", encoding="utf-8")
@@ -99,6 +120,10 @@ BUILDERS: dict[str, Callable[[Path], None]] = {
         xlsx_with_blank_trailing_rows,
         truncated_xlsx,
         excel_97_workbook,
+        ishares_workbook_as_it_arrives,
+        xtrackers_export,
+        sec_throttle_page_saved,
+        zip_bomb_xlsx,
         file_over_the_size_limit,
     )
 }
