@@ -26,7 +26,6 @@ from helpers import paths
 from helpers.errors import InvalidDataError
 from helpers.ingest import fund_files
 from helpers.ingest.csv_tables import read_csv_text, validate
-from helpers.ingest.fund_files.nport import read_nport_filing
 from helpers.ingest.restatements import latest_values, no_restatements
 from helpers.ingest.schemas import FETCH_MANIFEST_SCHEMA
 
@@ -183,7 +182,7 @@ def read_fetched(raw_dir: str | Path, date_format: str = "") -> FetchedData:
     histories, filings = [], []
     for row in manifests.itertuples():
         if row.source == NPORT_SOURCE:
-            filing = read_nport_filing(fetched_dir(raw_dir) / row.file, row.ticker)
+            filing = fund_files.read_nport_filing(fetched_dir(raw_dir) / row.file, row.ticker)
             filings.append(_with_download(filing, row))
         else:
             histories.append(_with_download(_read_history_file(raw_dir, row, date_format), row))

@@ -13,7 +13,6 @@ from helpers.errors import InvalidDataError, InvalidParameterError
 from helpers.ingest import fund_files, fund_flows
 from helpers.ingest.csv_tables import parse_flags, read_csv_text, validate
 from helpers.ingest.fetched import read_fetched
-from helpers.ingest.fund_files.nport import read_nport_filing
 from helpers.ingest.restatements import latest_values, no_restatements
 from helpers.ingest.schemas import FUND_HISTORY_SCHEMA, RAW_SCHEMAS
 from helpers.tickers import as_tickers, sorted_by_ticker_and_date
@@ -212,7 +211,7 @@ def _nport_months(
     saved by hand over a download; then the later download), and a month in two report
     periods is taken from the later one. Returns the months and the restatements."""
     saved = [
-        read_nport_filing(path).assign(
+        fund_files.read_nport_filing(path).assign(
             file=path.relative_to(raw_dir).as_posix(),
             fetched_at=pd.NaT,
             source=_user_source(raw_dir, path) + NPORT_FILE_NOTE,

@@ -52,16 +52,23 @@ def _link(text: str, address: str) -> str:
 
 def sources_html(sources: pd.DataFrame) -> str:
     """Per ETF, the sources and resolutions its flows rest on, with the days each covers (from
-    helpers.ingest.fund_flows.fund_sources), one ETF a line."""
-    lines = []
-    for ticker, parts in sources.groupby("ticker", sort=False):
-        described = "; ".join(
+    helpers.ingest.fund_flows.fund_sources), one line per description: ETFs whose flows rest on
+    the same are named together."""
+    described = {
+        ticker: "; ".join(
             f"{_link(part.source, part.source_address)}, {part.resolution}, "
             f"{part.first_day:%Y-%m-%d} to {part.last_day:%Y-%m-%d}"
             for part in parts.itertuples()
         )
-        lines.append(f"<strong>{html.escape(ticker)}</strong>: {described}")
-    return "<br>".join(lines)
+        for ticker, parts in sources.groupby("ticker", sort=False)
+    }
+    by_description: dict[str, list[str]] = {}
+    for ticker, description in described.items():
+        by_description.setdefault(description, []).append(ticker)
+    return "<br>".join(
+        f"<strong>{html.escape(', '.join(tickers))}</strong>: {description}"
+        for description, tickers in by_description.items()
+    )
 
 
 def _core_tickers(processed_dir: Path) -> list[str]:
