@@ -213,3 +213,36 @@ def test_claim_evidence_by_hand(daily):
     assert pd.isna(row["last_larger_day_before"])  # 3 January's +110 is smaller
     assert row["top_inflow_months"] == "Jan 2025"
     assert row["resolution"] == "daily"
+
+
+def test_organic_growth_of_a_fund_known_by_its_n_port_months(daily):
+    """KWEB: N-PORT for December (net assets 1,000 at its end) and January (+50): 5% growth in
+    January; a week cannot be summed from months."""
+    months = pd.DataFrame(
+        {
+            "ticker": "KWEB",
+            "period_start": pd.to_datetime(["2024-12-01", "2025-01-01"]),
+            "period_end": pd.to_datetime(["2024-12-31", "2025-01-31"]),
+            "resolution": "monthly",
+            "flow_usd": [-20.0, 50.0],
+            "net_assets_usd": [1_000.0, NAN],
+        }
+    )
+    net_assets = flow_study.net_assets_points(daily, months)
+    assert net_assets[net_assets["ticker"] == "KWEB"]["date"].tolist() == [
+        pd.Timestamp("2024-12-31")
+    ]
+    growth = flow_study.organic_growth(
+        months, net_assets, {"web": ["KWEB"]}, "2025-01-01", "2025-01-31"
+    )
+    assert growth.loc["KWEB", "start_net_assets_usd"] == 1_000.0
+    assert growth.loc["KWEB", "organic_growth_pct"] == pytest.approx(5.0)
+    assert flow_study.flows_per_period(months, flow_study.MONTHLY)["KWEB"].tolist() == [-20.0, 50.0]
+    with pytest.raises(ValueError, match="monthly flows cannot be summed per week"):
+        flow_study.flows_per_period(months, flow_study.WEEKLY)
+
+
+def test_no_event_window_without_daily_flows(daily):
+    events = pd.DataFrame({"event": ["e"], "session": [pd.Timestamp("2025-01-06")]})
+    windows = flow_study.event_windows(daily.iloc[:0], COHORTS, events, 2)
+    assert windows.empty and "missing_days" in windows.columns
