@@ -110,6 +110,16 @@ class FlowCoverage:
             & (self.fund_flows["period_end"] >= pd.Timestamp(start))
         ]
         if overlapping.empty:
+            monthly_only = [
+                t
+                for t in tickers
+                if t not in self.first_date.index and t in set(self.fund_flows["ticker"])
+            ]
+            if monthly_only:
+                return "", (
+                    f"not computable: no daily data for {', '.join(monthly_only)}, and no N-PORT "
+                    "month within these dates"
+                )
             return "", daily_gap
         monthly_gap = self.monthly_gap(tickers, start, end)
         return ("", monthly_gap) if monthly_gap else (MONTHLY, "")

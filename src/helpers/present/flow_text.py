@@ -28,7 +28,7 @@ def sources_table(described: Mapping[str, dict]) -> pd.DataFrame:
         for part in sources["parts"]
     ]
     columns = ["ETF", "source", "resolution", "from", "to", "address"]
-    return pd.DataFrame(rows, columns=columns).set_index("ETF")
+    return pd.DataFrame(rows, columns=columns).set_index(["ETF", "source"])
 
 
 def _listed(tickers: Sequence[str]) -> str:

@@ -49,6 +49,7 @@ def reconciled(daily, canonical) -> pd.DataFrame:
             figure("both_january", ("AAA", "KWEB"), "2025-01-01", "2025-01-31", 3.02e6),
             figure("kweb_april", ("KWEB",), "2025-03-01", "2025-04-30", 5e6),
             figure("nobody", ("FXI",), "2025-01-01", "2025-01-31", 1.0),
+            figure("kweb_may", ("KWEB",), "2025-05-01", "2025-05-31", 1.0),
         ]
     )
     return reconcile_reported_flows(daily, reported, 1.0, canonical).set_index("figure_id")
@@ -91,6 +92,9 @@ def test_months_without_data_and_funds_without_data(reconciled):
         "not computable: months without data: KWEB Apr 2025"
     )
     assert reconciled.loc["nobody", "status"] == "not computable: ticker(s) not in data: FXI"
+    assert reconciled.loc["kweb_may", "status"] == (
+        "not computable: no daily data for KWEB, and no N-PORT month within these dates"
+    )
 
 
 def test_a_claim_over_whole_months_of_n_port_names_the_largest_months(daily, canonical):

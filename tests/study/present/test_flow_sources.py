@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from helpers.ingest.fund_flows import sources_by_ticker
-from helpers.present import flow_text
+from helpers.present import flow_text, show
 from helpers.present.headline import headline_html
 from helpers.present.page_facts import PROCESSED_DIR, page_facts
 from helpers.present.show import usd_bn
@@ -88,13 +88,15 @@ def test_funds_whose_flows_rest_on_the_same_are_named_together(tmp_path, canonic
 
 def test_sources_table_from_what_the_summary_keeps(canonical):
     table = flow_text.sources_table(sources_by_ticker(canonical))
-    assert table.index.tolist() == ["FXI", "KWEB", "KWEB", "MCHI"]
+    assert table.index.get_level_values("ETF").tolist() == ["FXI", "KWEB", "KWEB", "MCHI"]
+    assert table.index.is_unique  # a page's table needs it
     assert table.loc["KWEB", "resolution"].tolist() == ["monthly", "daily"]
     assert table.loc["KWEB", "from"].tolist() == [
         pd.Timestamp("2025-01-01"),
         pd.Timestamp("2025-02-03"),
     ]
-    assert list(table.columns) == ["source", "resolution", "from", "to", "address"]
+    assert "<caption>" in show.table(table, "Sources").to_html()
+    assert list(table.columns) == ["resolution", "from", "to", "address"]
 
 
 def test_sentences_on_cohorts_with_and_without_data():
