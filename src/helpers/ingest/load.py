@@ -78,7 +78,7 @@ NPORT_FILE_NOTE = " (SEC Form N-PORT)"  # added to the `source` of an N-PORT fil
 SOURCE_COLUMNS = ["source", "source_kind", "source_address"]
 _VALUES = {"history": ["nav", "shares_outstanding"], "flows": ["flow_usd"]}
 _FOLDER_KIND = {paths.USER_FUND_HISTORY_DIR: "history", paths.USER_FLOWS_DIR: "flows"}
-_NPORT_VALUES = ["sales_usd", "reinvestment_usd", "redemption_usd", "net_assets_usd"]
+_NPORT_VALUES = [*fund_flows.MONTHLY_VALUES, "flow_usd"]  # compared between filings
 
 
 @dataclass
@@ -234,7 +234,7 @@ def _nport_months(
     latest, restated = latest_values(
         months,
         ["ticker", "series_id", "report_date", "month_start"],
-        _NPORT_VALUES[:-1] + ["flow_usd", "net_assets_usd"],
+        _NPORT_VALUES,
         ["amendment", "saved_by_hand", "downloaded", "file"],
         date="month_end",
     )

@@ -18,7 +18,13 @@ from fetched_layout import keep_download
 
 from helpers.errors import InvalidDataError
 from helpers.ingest import cleaning, load
-from helpers.paths import DEFAULT_LAYOUT, RAW_FILES, SAMPLE_FUND_HISTORY
+from helpers.paths import (
+    DEFAULT_LAYOUT,
+    RAW_FILES,
+    SAMPLE_FUND_HISTORY,
+    ProjectLayout,
+    copy_project_inputs,
+)
 
 D = dt.date
 FETCH_1 = dt.datetime(2025, 1, 7, 6, 15)  # the first download, after the close of the 6th
@@ -275,3 +281,16 @@ def test_every_source_at_once_says_what_each_fund_rests_on(raw_dir):
     assert kinds.to_dict() == {"ASHR": "issuer", "FXI": "issuer", "KWEB": "sec_nport"}
     ashr_flow = canonical.loc[canonical["ticker"] == "ASHR", "flow_usd"].tolist()
     assert ashr_flow == [-20_000 * 25.5]
+
+
+def test_a_copy_of_the_project_leaves_the_downloads_out(tmp_path):
+    """copy_project_inputs: a copy that runs on the shipped data, READMEs kept."""
+    source = ProjectLayout(tmp_path / "source")
+    shutil.copytree(DEFAULT_LAYOUT.notebooks_dir, source.notebooks_dir)
+    shutil.copy2(DEFAULT_LAYOUT.pipeline_file, source.pipeline_file)
+    shutil.copytree(DEFAULT_LAYOUT.raw_dir, source.raw_dir)
+    fxi_workbook(source.raw_dir, FXI_ROWS)
+    (source.raw_dir / "fetched" / "README.md").write_text("what fetch keeps")
+    copy = ProjectLayout(copy_project_inputs(tmp_path / "copy", source))
+    assert [p.name for p in (copy.raw_dir / "fetched").iterdir()] == ["README.md"]
+    assert load.read_fund_data(copy.raw_dir).origin == "sample"
