@@ -74,7 +74,8 @@ def organic_growth(
     `net_assets` the known net assets (columns date, ticker, net_assets_usd, e.g. from
     `net_assets_points`). Starting net assets are the last known before `start` (the close of
     the last trading day before it, the base of the first daily flow; or an N-PORT month's end);
-    for a fund known only from later, its first. Without net assets the percentage is NaN.
+    for a fund known only from later, its first. Without net assets the percentage is NaN. A
+    cohort is taken over its funds with flows in the period.
     """
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     known = net_assets.dropna(subset=["net_assets_usd"])
@@ -88,14 +89,17 @@ def organic_growth(
             "flow_usd": period_flows(flows, start, end).dropna(),
         }
     ).rename_axis("group")
+    # A cohort counts the members with flows in the period (partial data: the others are
+    # missing); its starting net assets are NaN unless each of those has them.
+    with_flows = [per_etf["flow_usd"].reindex(m).dropna().index for m in cohorts.values()]
     per_cohort = pd.DataFrame(
         {
-            "start_date": [per_etf["start_date"].reindex(m).min() for m in cohorts.values()],
+            "start_date": [per_etf["start_date"].reindex(m).min() for m in with_flows],
             "start_net_assets_usd": [
-                per_etf["start_net_assets_usd"].reindex(m).sum(min_count=len(m))
-                for m in cohorts.values()
+                per_etf["start_net_assets_usd"].reindex(m).sum(min_count=max(len(m), 1))
+                for m in with_flows
             ],
-            "flow_usd": [per_etf["flow_usd"].reindex(m).sum(min_count=1) for m in cohorts.values()],
+            "flow_usd": [per_etf["flow_usd"].reindex(m).sum(min_count=1) for m in with_flows],
         },
         index=pd.Index(list(cohorts), name="group"),
     )

@@ -148,3 +148,27 @@ def describe_spread(
     if spread is None or pd.isna(spread):
         return text + ": no spread without both."
     return text + f": a spread of **{usd_bn(spread)}**."
+
+
+def describe_headline_flows(flows: Mapping, sample: bool, others: Mapping) -> str:
+    """The summary page's sentence on the flows of headline.json (`flows`): the technology and
+    traditional cohorts, their spread, each cohort ETF, and the ETFs outside the cohorts
+    (`others`: count and flow_usd); a cohort without data says so."""
+    cohorts = flows["cohorts_usd"]
+
+    def amount(cohort: str, verb: str) -> str:
+        value = cohorts.get(cohort)
+        return "had no data" if value is None else f"{verb}{usd_bn(value)}"
+
+    spread = flows["spread_usd"]
+    text = (
+        f"**Flows, {flows['period']['start']} to {flows['period']['end']}**"
+        + (" (sample data, synthetic)" if sample else "")
+        + f": the technology ETFs {amount('technology', 'took in ')}, the traditional ones "
+        + amount("traditional", "")
+        + (", no spread without both. " if spread is None else f", a spread of {usd_bn(spread)}. ")
+        + " ".join(f"{ticker} {usd_bn(value)}." for ticker, value in flows["ytd_usd"].items())
+    )
+    if others["count"]:
+        text += f" The {others['count']:,} ETFs outside the cohorts: {usd_bn(others['flow_usd'])}."
+    return text

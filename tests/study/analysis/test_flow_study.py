@@ -246,3 +246,11 @@ def test_no_event_window_without_daily_flows(daily):
     events = pd.DataFrame({"event": ["e"], "session": [pd.Timestamp("2025-01-06")]})
     windows = flow_study.event_windows(daily.iloc[:0], COHORTS, events, 2)
     assert windows.empty and "missing_days" in windows.columns
+
+
+def test_organic_growth_of_a_cohort_counts_the_funds_that_have_data(daily):
+    growth = flow_study.organic_growth(
+        daily, daily, {"partial": ["AAA", "KWEB"]}, "2025-01-03", "2025-01-07"
+    )
+    assert growth.loc["partial", "start_net_assets_usd"] == 1000.0  # AAA's alone
+    assert growth.loc["partial", "organic_growth_pct"] == pytest.approx(24.5)

@@ -183,3 +183,23 @@ def test_index_pages_show_a_cohort_without_data_and_the_sources(canonical):
     assert 'data-key="flows.cohorts_usd.traditional">-1.00 bn</td>' in fragments.index_cells
     assert "real data" in fragments.index_cells
     assert "the sources listed per ETF below" in fragments.as_of_note
+
+
+def test_the_summary_sentence_with_and_without_a_cohort():
+    flows = {
+        "period": {"start": "2025-01-01", "end": "2025-12-31"},
+        "ytd_usd": {"FXI": -2.3e9, "KWEB": 2.3e9},
+        "cohorts_usd": {"technology": 2.3e9, "traditional": -2.3e9},
+        "spread_usd": 4.6e9,
+    }
+    assert flow_text.describe_headline_flows(flows, True, {"count": 2, "flow_usd": 1e8}) == (
+        "**Flows, 2025-01-01 to 2025-12-31** (sample data, synthetic): the technology ETFs took "
+        "in +$2.30bn, the traditional ones -$2.30bn, a spread of +$4.60bn. FXI -$2.30bn. KWEB "
+        "+$2.30bn. The 2 ETFs outside the cohorts: +$0.10bn."
+    )
+    partial = {**flows, "ytd_usd": {"FXI": -2.3e9}, "spread_usd": None}
+    partial["cohorts_usd"] = {"technology": None, "traditional": -2.3e9}
+    assert flow_text.describe_headline_flows(partial, False, {"count": 0}) == (
+        "**Flows, 2025-01-01 to 2025-12-31**: the technology ETFs had no data, the traditional "
+        "ones -$2.30bn, no spread without both. FXI -$2.30bn."
+    )
