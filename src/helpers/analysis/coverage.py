@@ -103,6 +103,10 @@ class FlowCoverage:
         daily_gap = self.daily_gap(tickers, start, end)
         if not daily_gap:
             return DAILY, ""
+        anywhere = set(self.first_date.index) | set(self.fund_flows["ticker"])
+        absent = [t for t in tickers if t not in anywhere]
+        if absent:
+            return "", f"not computable: ticker(s) not in data: {', '.join(absent)}"
         overlapping = self.fund_flows[
             self.fund_flows["ticker"].isin(tickers)
             & (self.fund_flows["resolution"] == MONTHLY)

@@ -50,6 +50,7 @@ def reconciled(daily, canonical) -> pd.DataFrame:
             figure("kweb_april", ("KWEB",), "2025-03-01", "2025-04-30", 5e6),
             figure("nobody", ("FXI",), "2025-01-01", "2025-01-31", 1.0),
             figure("kweb_may", ("KWEB",), "2025-05-01", "2025-05-31", 1.0),
+            figure("kweb_fxi_may", ("KWEB", "FXI"), "2025-05-01", "2025-05-31", 1.0),
         ]
     )
     return reconcile_reported_flows(daily, reported, 1.0, canonical).set_index("figure_id")
@@ -95,6 +96,7 @@ def test_months_without_data_and_funds_without_data(reconciled):
     assert reconciled.loc["kweb_may", "status"] == (
         "not computable: no daily data for KWEB, and no N-PORT month within these dates"
     )
+    assert reconciled.loc["kweb_fxi_may", "status"] == "not computable: ticker(s) not in data: FXI"
 
 
 def test_a_claim_over_whole_months_of_n_port_names_the_largest_months(daily, canonical):
