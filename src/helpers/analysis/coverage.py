@@ -103,7 +103,7 @@ class FlowCoverage:
         daily_gap = self.daily_gap(tickers, start, end)
         if not daily_gap:
             return DAILY, ""
-        anywhere = set(self.first_date.index) | set(self.fund_flows["ticker"])
+        anywhere = {*self.first_date.index, *self.fund_flows["ticker"].unique()}
         absent = [t for t in tickers if t not in anywhere]
         if absent:
             return "", f"not computable: ticker(s) not in data: {', '.join(absent)}"
@@ -114,11 +114,7 @@ class FlowCoverage:
             & (self.fund_flows["period_end"] >= pd.Timestamp(start))
         ]
         if overlapping.empty:
-            monthly_only = [
-                t
-                for t in tickers
-                if t not in self.first_date.index and t in set(self.fund_flows["ticker"])
-            ]
+            monthly_only = [t for t in tickers if t not in self.first_date.index and t in anywhere]
             if monthly_only:
                 return "", (
                     f"not computable: no daily data for {', '.join(monthly_only)}, and no N-PORT "

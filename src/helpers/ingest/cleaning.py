@@ -231,10 +231,6 @@ def clean_inputs(
     quality.append(_daily_flows_quality(derived, len(daily)))
     canonical = fund_flows.canonical_flows(daily, monthly)
     canonical = validate(canonical, FUND_FLOWS_SCHEMA, paths.PROCESSED_FILES["fund_flows"])
-    # The same few labels on every row: categorical, small on disk and quick to group.
-    canonical = canonical.astype(
-        dict.fromkeys(["resolution", *fund_flows.SOURCE_COLUMNS], "category")
-    )
     resolutions = canonical["resolution"].value_counts()
     quality.append(
         _quality_row(

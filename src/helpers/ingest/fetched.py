@@ -139,7 +139,7 @@ def unlisted_files(raw_dir: str | Path, manifests: pd.DataFrame) -> list[str]:
 def _read_history_file(raw_dir: Path, row, date_format: str) -> pd.DataFrame:
     path = fetched_dir(raw_dir) / row.file
     table = fund_files.read_fund_file(path, "history", date_format=date_format)
-    other = sorted(set(table["ticker"]) - {row.ticker})
+    other = sorted(set(table["ticker"].unique()) - {row.ticker})
     if other:
         raise InvalidDataError(
             path,

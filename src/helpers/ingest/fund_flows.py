@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from helpers.ingest import market_calendar
+from helpers.tickers import sorted_by_ticker_and_date
 
 SOURCE_COLUMNS = ["source_kind", "source", "source_address"]
 MONTHLY_VALUES = ["sales_usd", "reinvestment_usd", "redemption_usd", "net_assets_usd"]
@@ -93,6 +95,16 @@ def _month_sessions(first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
     )
 
 
+def _month_numbers(dates: pd.Series) -> np.ndarray:
+    """Each date's calendar month as one integer (year x 12 + month - 1): quick to group by."""
+    return (dates.dt.year * 12 + dates.dt.month - 1).to_numpy(np.int64)
+
+
+def _month_periods(numbers) -> pd.PeriodIndex:
+    numbers = np.asarray(numbers, dtype=np.int64)
+    return pd.PeriodIndex.from_fields(year=numbers // 12, month=numbers % 12 + 1, freq="M")
+
+
 def daily_months(daily: pd.DataFrame) -> pd.DataFrame:
     """Per ticker and calendar month of the daily flows: the first and last day with a row, the
     days with a flow, the summed flow, and whether the daily rows cover the whole month.
@@ -109,28 +121,32 @@ def daily_months(daily: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(
             {c: pd.Series(dtype=d) for c, d in zip(columns, [*dtypes, "bool"], strict=True)}
         )
+    daily = sorted_by_ticker_and_date(daily)
+    known = daily["flow_usd"].notna()
     rows = pd.DataFrame(
         {
-            "ticker": daily["ticker"].astype(str),
-            "month": daily["date"].dt.to_period("M"),
             "date": daily["date"],
             "flow_usd": daily["flow_usd"],
-            "known": daily["flow_usd"].notna(),
-            "derived": daily["flow_usd"].notna() & daily["shares_outstanding"].notna(),
-        }
-    ).sort_values(["ticker", "date"], kind="stable")
+            "known": known,
+            "derived": known & daily["shares_outstanding"].notna(),
+        },
+        copy=False,
+    )
+    keys = [daily["ticker"].rename("ticker"), pd.Series(_month_numbers(daily["date"]), name="n")]
     months = (
-        rows.groupby(["ticker", "month"], sort=False)
+        rows.groupby(keys, sort=True)
         .agg(
             first_day=("date", "min"),
             last_day=("date", "max"),
             days=("known", "sum"),
             rows=("date", "size"),
-            flow_usd=("flow_usd", lambda flows: flows.sum(min_count=1)),
+            flow_usd=("flow_usd", "sum"),
             first_derived=("derived", "first"),
         )
         .reset_index()
     )
+    months["flow_usd"] = months["flow_usd"].where(months["days"] > 0)
+    months["month"] = _month_periods(months.pop("n"))
     calendar = _month_sessions(rows["date"].min(), rows["date"].max())
     months = months.join(calendar, on="month")
     every_row_known = months["days"] == months["rows"]
@@ -138,18 +154,18 @@ def daily_months(daily: pd.DataFrame) -> pd.DataFrame:
     months["complete"] = (
         every_row_known & starts_before & (months["last_day"] == months["last_session"])
     )
-    return months[columns].sort_values(["ticker", "month"], ignore_index=True)
+    return months[columns]
 
 
 def _daily_rows(daily: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "ticker": daily["ticker"].astype(str),
+            "ticker": daily["ticker"],
             "period_start": daily["date"],
             "period_end": daily["date"],
             "resolution": "daily",
             "flow_usd": daily["flow_usd"],
-            **{column: daily[column].astype(str) for column in SOURCE_COLUMNS},
+            **{column: daily[column] for column in SOURCE_COLUMNS},
             **{column: np.nan for column in MONTHLY_VALUES[:-1]},
             "net_assets_usd": daily["net_assets_usd"],
         }
@@ -159,44 +175,61 @@ def _daily_rows(daily: pd.DataFrame) -> pd.DataFrame:
 def _monthly_rows(monthly: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "ticker": monthly["ticker"].astype(str),
+            "ticker": monthly["ticker"],
             "period_start": monthly["month_start"],
             "period_end": monthly["month_end"],
             "resolution": "monthly",
             "flow_usd": monthly["flow_usd"],
-            **{column: monthly[column].astype(str) for column in SOURCE_COLUMNS},
+            **{column: monthly[column] for column in SOURCE_COLUMNS},
             **{column: monthly[column] for column in MONTHLY_VALUES},
         }
     )
 
 
-def _keys(tickers: pd.Series, dates: pd.Series) -> pd.MultiIndex:
-    return pd.MultiIndex.from_arrays([tickers.astype(str), dates.dt.to_period("M")])
+def _joined(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The parts one under the other, the text columns categorical (the same few labels on
+    millions of rows), the rest as they are."""
+    texts = ["resolution", *SOURCE_COLUMNS]
+    parts = [part for part in parts if len(part)] or parts[:1]
+    joined = pd.concat([part.drop(columns=texts) for part in parts], ignore_index=True)
+    for column in texts:
+        labels = [part[column].astype("category") for part in parts]
+        joined[column] = union_categoricals(
+            [c.cat.rename_categories(c.cat.categories.astype(str)) for c in labels],
+            ignore_order=True,
+        )
+    return joined[FUND_FLOWS_COLUMNS]
 
 
 def canonical_flows(daily: pd.DataFrame, monthly: pd.DataFrame) -> pd.DataFrame:
-    """The canonical flows table (columns FUND_FLOWS_COLUMNS, sorted by ticker and period) from
-    the daily flows and the N-PORT months, each month at the best resolution the fund has (see
-    the module's docstring). Daily rows without a flow are left out.
+    """The canonical flows table (columns FUND_FLOWS_COLUMNS, sorted by ticker and period; the
+    resolution and source columns categorical) from the daily flows and the N-PORT months, each
+    month at the best resolution the fund has (see the module's docstring). Daily rows without
+    a flow are left out.
 
-    `daily`: date, ticker, flow_usd, shares_outstanding, net_assets_usd and the SOURCE_COLUMNS;
-    `monthly`: ticker, month_start, month_end, flow_usd, the MONTHLY_VALUES and the
-    SOURCE_COLUMNS (helpers.ingest.load reads both).
+    `daily`: date, ticker, flow_usd, shares_outstanding, net_assets_usd and the SOURCE_COLUMNS,
+    sorted by ticker and date (as helpers.ingest.daily_flows gives them); `monthly`: ticker,
+    month_start, month_end, flow_usd, the MONTHLY_VALUES and the SOURCE_COLUMNS
+    (helpers.ingest.load reads both).
     """
     months = daily_months(daily)
+    tickers = pd.Index(pd.concat([months["ticker"], monthly["ticker"]]).unique())
+
+    def keys(ticker: pd.Series, month_numbers: np.ndarray) -> np.ndarray:
+        return tickers.get_indexer(ticker).astype(np.int64) * 1_000_000 + month_numbers
+
     complete = months[months["complete"]]
-    complete_keys = pd.MultiIndex.from_arrays([complete["ticker"], complete["month"]])
-    nport_keys = _keys(monthly["ticker"], monthly["month_start"])
-    daily_keys = _keys(daily["ticker"], daily["date"])
+    complete_keys = keys(complete["ticker"], _month_numbers(complete["month"].dt.start_time))
+    nport_keys = keys(monthly["ticker"], _month_numbers(monthly["month_start"]))
+    daily_keys = keys(daily["ticker"], _month_numbers(daily["date"]))
     keep_daily = daily["flow_usd"].notna().to_numpy() & (
-        daily_keys.isin(complete_keys) | ~daily_keys.isin(nport_keys)
+        np.isin(daily_keys, complete_keys) | ~np.isin(daily_keys, nport_keys)
     )
-    keep_monthly = ~nport_keys.isin(complete_keys)
-    parts = [_daily_rows(daily[keep_daily]), _monthly_rows(monthly[keep_monthly])]
-    table = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
-    return table[FUND_FLOWS_COLUMNS].sort_values(
-        ["ticker", "period_start"], kind="stable", ignore_index=True
-    )
+    keep_monthly = ~np.isin(nport_keys, complete_keys)
+    table = _joined([_daily_rows(daily[keep_daily]), _monthly_rows(monthly[keep_monthly])])
+    if not keep_monthly.any():  # the daily rows alone, in their order already
+        return table
+    return table.sort_values(["ticker", "period_start"], kind="stable", ignore_index=True)
 
 
 def fund_sources(fund_flows: pd.DataFrame) -> pd.DataFrame:

@@ -295,11 +295,11 @@ def read_fund_data(
         return _sample_data(raw_dir)
 
     own, dropped = _user_daily(raw_dir, daily_files, date_format, duplicate_dates)
-    own_tickers = set(own["history"]["ticker"]) | set(own["flows"]["ticker"])
+    own_tickers = {*own["history"]["ticker"].unique(), *own["flows"]["ticker"].unique()}
     from_fetch = fetched.history[~fetched.history["ticker"].isin(own_tickers)]
     set_aside = []
     if len(from_fetch) < len(fetched.history):
-        tickers = sorted(set(fetched.history["ticker"]) & own_tickers)
+        tickers = sorted(set(fetched.history["ticker"].unique()) & own_tickers)
         set_aside.append(
             ("fetched daily files", f"not used for {', '.join(tickers)}: your own files are")
         )

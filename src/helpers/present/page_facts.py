@@ -1,8 +1,9 @@
 """What each page's header says of the study's data (pipeline.yaml: study.page_facts).
 
 A page resting on the fund flows says where they came from, and above all when they are the
-synthetic sample; per ETF, which source and resolution its figures rest on (linked where the
-source's address is known), and which of the universe's core ETFs have no fund data at all.
+synthetic sample; per core ETF of the universe, which source and resolution its figures rest on
+(linked where the source's address is known; other ETFs counted, their sources named), and
+which core ETFs have no fund data at all.
 Every page says where the reported figures, survey and events come from.
 """
 
@@ -89,11 +90,18 @@ def _flows_facts(processed_dir: Path) -> list[tuple[str, str]]:
             "data/raw/sample/, calibrated to the reported figures; not market data"
         )
     else:
-        kinds = dict.fromkeys(table["source_kind"].astype(str))
+        kinds = table["source_kind"].astype(str).unique()
         said = "; ".join(KIND_WORDS[kind] for kind in kinds if kind in KIND_WORDS)
     sources = fund_sources(table)
-    facts = [("fund flows", said), ("fund flows per ETF", sources_html(sources))]
-    missing = [t for t in _core_tickers(processed_dir) if t not in set(sources["ticker"])]
+    core = _core_tickers(processed_dir)
+    detailed = sources[sources["ticker"].isin(core)] if core else sources
+    described = sources_html(detailed)
+    others = sources[~sources["ticker"].isin(detailed["ticker"])]
+    if len(others):  # thousands of ETFs: counted, their sources named once
+        labels = "; ".join(html.escape(label) for label in others["source"].unique()[:5])
+        described += f"<br><strong>{others['ticker'].nunique():,} other ETFs</strong>: {labels}"
+    facts = [("fund flows", said), ("fund flows per ETF", described)]
+    missing = [t for t in core if t not in set(sources["ticker"])]
     if missing:
         facts.append(("no fund data", html.escape(", ".join(missing))))
     return facts

@@ -203,3 +203,14 @@ def test_the_summary_sentence_with_and_without_a_cohort():
         "**Flows, 2025-01-01 to 2025-12-31**: the technology ETFs had no data, the traditional "
         "ones -$2.30bn, no spread without both. FXI -$2.30bn."
     )
+
+
+def test_etfs_outside_the_core_are_counted_not_listed(tmp_path, canonical):
+    facts = header(tmp_path, canonical, core=("FXI", "KWEB"))
+    lines = facts["fund flows per ETF"].split("<br>")
+    assert [line.split("</strong>")[0] for line in lines] == [
+        "<strong>FXI",
+        "<strong>KWEB",
+        "<strong>1 other ETFs",
+    ]
+    assert lines[-1].endswith(": iShares fund workbook (BlackRock)")
