@@ -37,6 +37,7 @@ PROCESSED_FILES = {
     "fund_history": "fund_history.parquet",
     "daily_flows": "daily_flows.parquet",
     "fund_flows": "fund_flows.parquet",
+    "fund_sources": "fund_sources.parquet",
     "flow_crosscheck": "flow_crosscheck.parquet",
     "restatements": "restatements.parquet",
     "calendar_gaps": "calendar_gaps.parquet",

@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from helpers.ingest.fund_flows import fund_sources
 from helpers.paths import DEFAULT_LAYOUT
 from helpers.present.page_facts import PROCESSED_DIR, page_facts, read_flows_source
 from helpers.present.show import SAMPLE_MARK
@@ -156,7 +157,7 @@ def study_facts(tmp_path: Path, synthetic: list[bool]) -> list[tuple[str, str]]:
 
     processed = tmp_path / "facts" / PROCESSED_DIR
     processed.mkdir(parents=True, exist_ok=True)
-    fund_flows_table(synthetic).to_parquet(processed / "fund_flows.parquet")
+    fund_sources(fund_flows_table(synthetic)).to_parquet(processed / "fund_sources.parquet")
     return page_facts(tmp_path / "facts", {f"{PROCESSED_DIR}/fund_flows.parquet"})
 
 
@@ -181,9 +182,9 @@ def fund_flows_table(synthetic: list[bool]):
 
 def test_read_flows_source(tmp_path):
     assert read_flows_source(tmp_path) is None
-    fund_flows_table([True, True]).to_parquet(tmp_path / "fund_flows.parquet")
+    fund_sources(fund_flows_table([True, True])).to_parquet(tmp_path / "fund_sources.parquet")
     assert read_flows_source(tmp_path) == "sample"
-    fund_flows_table([False, False]).to_parquet(tmp_path / "fund_flows.parquet")
+    fund_sources(fund_flows_table([False])).to_parquet(tmp_path / "fund_sources.parquet")
     assert read_flows_source(tmp_path) == "user"
 
 

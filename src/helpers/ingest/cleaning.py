@@ -246,6 +246,7 @@ def clean_inputs(
         "fund_history": history,
         "daily_flows": daily,
         "fund_flows": canonical,
+        "fund_sources": fund_flows.fund_sources(canonical),
         "flow_crosscheck": crosscheck_nport(daily, monthly, crosscheck_tolerance_pct),
         "restatements": fund.restatements,
         "calendar_gaps": market_calendar.calendar_gaps(daily),

@@ -57,6 +57,8 @@ def crosscheck_nport(
         raise InvalidParameterError(
             f"the cross-check tolerance must be >= 0; got {tolerance_pct!r}"
         )
+    if monthly.empty:  # nothing to check: no need to sum the daily flows per month
+        return pd.DataFrame({column: [] for column in CROSSCHECK_COLUMNS})
     nport = pd.DataFrame(
         {
             "ticker": monthly["ticker"].astype(str),

@@ -15,13 +15,11 @@ from pathlib import Path
 import pandas as pd
 
 from helpers import paths
-from helpers.ingest.fund_flows import flows_source, fund_sources
+from helpers.ingest.fund_flows import flows_source
 from helpers.present.show import SAMPLE_MARK
 
 PROCESSED_DIR = "data/processed"  # as pipeline.yaml's processed_dir
 _FUND_FLOWS = paths.processed_path(PROCESSED_DIR, "fund_flows")
-_SOURCE_COLUMNS = ["ticker", "period_start", "period_end", "resolution", "flow_usd"]
-_SOURCE_COLUMNS += ["source_kind", "source", "source_address"]
 # What the flows of each kind of source are, in a page's header.
 KIND_WORDS = {
     "user": "your own data (data/raw/fund_history/, data/raw/flows/)",
@@ -30,18 +28,19 @@ KIND_WORDS = {
 }
 
 
-def read_fund_flows(processed_dir: Path) -> pd.DataFrame | None:
-    """The canonical flows table in `processed_dir` (the columns that say where each row comes
-    from), or None before the cleaning notebook has written it."""
-    path = paths.processed_path(processed_dir, "fund_flows")
-    return pd.read_parquet(path, columns=_SOURCE_COLUMNS) if path.exists() else None
+def read_fund_sources(processed_dir: Path) -> pd.DataFrame | None:
+    """What each fund's flows in `processed_dir` rest on (fund_sources.parquet, the summary of
+    the canonical flows table that the cleaning notebook writes: small, whatever the number of
+    rows), or None before it has written it."""
+    path = paths.processed_path(processed_dir, "fund_sources")
+    return pd.read_parquet(path) if path.exists() else None
 
 
 def read_flows_source(processed_dir: Path) -> str | None:
     """Where the fund flows in `processed_dir` came from, as the cleaning notebook decided:
     "sample" or "user" (None before it has written them)."""
-    table = read_fund_flows(processed_dir)
-    return None if table is None else flows_source(table)
+    sources = read_fund_sources(processed_dir)
+    return None if sources is None else flows_source(sources)
 
 
 def _link(text: str, address: str) -> str:
@@ -81,18 +80,17 @@ def _core_tickers(processed_dir: Path) -> list[str]:
 
 
 def _flows_facts(processed_dir: Path) -> list[tuple[str, str]]:
-    table = read_fund_flows(processed_dir)
-    if table is None:
+    sources = read_fund_sources(processed_dir)
+    if sources is None:
         return []
-    if flows_source(table) == "sample":
+    if flows_source(sources) == "sample":
         said = (
             f'<span class="sample-mark">{html.escape(SAMPLE_MARK)}</span> from '
             "data/raw/sample/, calibrated to the reported figures; not market data"
         )
     else:
-        kinds = table["source_kind"].astype(str).unique()
+        kinds = sources["source_kind"].astype(str).unique()
         said = "; ".join(KIND_WORDS[kind] for kind in kinds if kind in KIND_WORDS)
-    sources = fund_sources(table)
     core = _core_tickers(processed_dir)
     detailed = sources[sources["ticker"].isin(core)] if core else sources
     described = sources_html(detailed)

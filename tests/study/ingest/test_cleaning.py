@@ -31,6 +31,7 @@ PROCESSED_TABLES = {
     "fund_history.parquet",
     "daily_flows.parquet",
     "fund_flows.parquet",
+    "fund_sources.parquet",
     "flow_crosscheck.parquet",
     "restatements.parquet",
     "calendar_gaps.parquet",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from helpers.ingest.fund_flows import sources_by_ticker
+from helpers.ingest.fund_flows import fund_sources, sources_by_ticker
 from helpers.present import flow_text, show
 from helpers.present.headline import headline_html
 from helpers.present.page_facts import PROCESSED_DIR, page_facts
@@ -51,7 +51,7 @@ def canonical() -> pd.DataFrame:
 def header(tmp_path, canonical: pd.DataFrame, core=("KWEB", "CQQQ", "MCHI", "FXI", "ASHR")):
     processed = tmp_path / PROCESSED_DIR
     processed.mkdir(parents=True)
-    canonical.to_parquet(processed / "fund_flows.parquet")
+    fund_sources(canonical).to_parquet(processed / "fund_sources.parquet")
     universe = pd.DataFrame(
         {"ticker": list(core) + ["EXTRA"], "core": [True] * len(core) + [False]}
     )
