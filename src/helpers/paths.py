@@ -26,8 +26,7 @@ RAW_FILES = {
 SAMPLE_FUND_HISTORY = Path("sample") / "fund_history_sample.csv"
 USER_FUND_HISTORY_DIR = "fund_history"
 USER_FLOWS_DIR = "flows"
-# What `chinaflows fetch` keeps: fetched/<source>/<TICKER>/<file>, listed in
-# fetched/<source>/manifest.csv (a file without its manifest row is not read).
+# What `chinaflows fetch` keeps: <source>/<TICKER>/<UTC time>_<name>, and <source>/manifest.csv
 FETCHED_DIR = "fetched"
 FETCH_MANIFEST = "manifest.csv"
 
