@@ -24,6 +24,7 @@ import pandas as pd
 from pandas.api.types import union_categoricals
 
 from helpers.ingest import market_calendar
+from helpers.ingest.fund_files import NPORT_COLUMNS
 from helpers.tickers import sorted_by_ticker_and_date
 
 SOURCE_COLUMNS = ["source_kind", "source", "source_address"]
@@ -37,50 +38,29 @@ FUND_FLOWS_COLUMNS = [
     *SOURCE_COLUMNS,
     *MONTHLY_VALUES,
 ]
-NPORT_MONTH_COLUMNS = [
-    "ticker",
-    "series_id",
-    "report_date",
-    "submission_type",
-    "month_start",
-    "month_end",
-    "sales_usd",
-    "reinvestment_usd",
-    "redemption_usd",
-    "flow_usd",
-    "net_assets_usd",
-    *SOURCE_COLUMNS,
-]
+# The N-PORT months helpers.ingest.load reads: read_nport_filing's columns and the source.
+NPORT_MONTH_COLUMNS = [*NPORT_COLUMNS, *SOURCE_COLUMNS]
 # `resolution` of a fund whose rows are daily in some months and monthly in others.
 MIXED_RESOLUTION = "daily and monthly"
+
+
+def _no_rows(columns: list[str], dates: list[str], numbers: list[str]) -> pd.DataFrame:
+    """No rows, but `columns`: `dates` as dates, `numbers` as floats, the others text."""
+    dtypes = {**dict.fromkeys(dates, "datetime64[us]"), **dict.fromkeys(numbers, "float64")}
+    return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, str)) for c in columns})
 
 
 def no_nport_months() -> pd.DataFrame:
     """No N-PORT months, but the columns (NPORT_MONTH_COLUMNS) and types of the months that
     helpers.ingest.load reads and `canonical_flows` takes."""
     dates = ["report_date", "month_start", "month_end"]
-    numbers = [*MONTHLY_VALUES, "flow_usd"]
-    return pd.DataFrame(
-        {
-            c: pd.Series(
-                dtype="datetime64[us]" if c in dates else "float64" if c in numbers else str
-            )
-            for c in NPORT_MONTH_COLUMNS
-        }
-    )
+    return _no_rows(NPORT_MONTH_COLUMNS, dates, [*MONTHLY_VALUES, "flow_usd"])
 
 
 def no_fund_flows() -> pd.DataFrame:
     """An empty canonical flows table, with its columns and types."""
-    dates = ["period_start", "period_end"]
-    numbers = ["flow_usd", *MONTHLY_VALUES]
-    return pd.DataFrame(
-        {
-            c: pd.Series(
-                dtype="datetime64[us]" if c in dates else "float64" if c in numbers else str
-            )
-            for c in FUND_FLOWS_COLUMNS
-        }
+    return _no_rows(
+        FUND_FLOWS_COLUMNS, ["period_start", "period_end"], ["flow_usd", *MONTHLY_VALUES]
     )
 
 

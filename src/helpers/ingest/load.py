@@ -75,7 +75,7 @@ def read_sample_fund_history(raw_dir: str | Path) -> pd.DataFrame:
 DUPLICATE_DATES = ("refuse", "flag")
 USER_SOURCE = "your data: "  # + the file's path in the raw folder: the `source` of user rows
 NPORT_FILE_NOTE = " (SEC Form N-PORT)"  # added to the `source` of an N-PORT filing saved by hand
-SOURCE_COLUMNS = ["source", "source_kind", "source_address"]
+SOURCE_COLUMNS = fund_flows.SOURCE_COLUMNS
 _VALUES = {"history": ["nav", "shares_outstanding"], "flows": ["flow_usd"]}
 _FOLDER_KIND = {paths.USER_FUND_HISTORY_DIR: "history", paths.USER_FLOWS_DIR: "flows"}
 _NPORT_VALUES = [*fund_flows.MONTHLY_VALUES, "flow_usd"]  # compared between filings
