@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from built_once import built_once, process_from_json, process_to_json
 from project_runs import run
-from two_funds import history_table
+from two_funds import canonical_of, history_table
 
 from helpers.ingest.daily_flows import derive_daily_flows
 from helpers.paths import copy_project_inputs
@@ -44,3 +44,9 @@ def history() -> pd.DataFrame:
 def daily(history) -> pd.DataFrame:
     """The daily flows of `history`."""
     return derive_daily_flows(history)
+
+
+@pytest.fixture
+def canonical(daily) -> pd.DataFrame:
+    """The canonical flows table of `daily` (no N-PORT months)."""
+    return canonical_of(daily)

@@ -53,7 +53,9 @@ FLOWS_SUMMARY = {
     "ytd_usd": {"KWEB": 1.5e9, "CQQQ": 0.5e9, "FXI": -2.0e9},
     "cohorts_usd": {"technology": 2.0e9, "traditional": -2.0e9},
     "spread_usd": 4.0e9,
-    "cohorts": {"technology": ["KWEB", "CQQQ"], "traditional": ["FXI"]},
+    "missing": ["ASHR"],
+    "sources": {"KWEB": {"source": "SEC Form N-PORT", "resolution": "monthly", "parts": []}},
+    "cohorts": {"technology": ["KWEB", "CQQQ"], "traditional": ["FXI", "ASHR"]},
     "reconciliation": [{"figure_id": "x", "holds": True}],
 }
 SURVEY_SUMMARY = {
@@ -120,6 +122,10 @@ def test_headline_has_the_documented_keys_and_values():
             "ytd_usd": {"KWEB": 1.5e9, "CQQQ": 0.5e9, "FXI": -2.0e9},
             "cohorts_usd": {"technology": 2.0e9, "traditional": -2.0e9},
             "spread_usd": 4.0e9,
+            "missing": ["ASHR"],
+            "sources": {
+                "KWEB": {"source": "SEC Form N-PORT", "resolution": "monthly", "parts": []}
+            },
         },
         "survey": {
             "base": "all_respondents",
@@ -139,6 +145,9 @@ def test_headline_key_paths_named_in_the_readme():
     assert headline["flows"]["ytd_usd"]["KWEB"] == 1.5e9
     assert headline["flows"]["cohorts_usd"]["technology"] == 2.0e9
     assert headline["flows"]["spread_usd"] == 4.0e9
+    assert headline["flows"]["missing"] == ["ASHR"]
+    assert headline["flows"]["sources"]["KWEB"]["source"] == "SEC Form N-PORT"
+    assert headline["flows"]["sources"]["KWEB"]["resolution"] == "monthly"
     survey = headline["survey"]
     assert set(survey["share"]) == {"2024", "2025"}
     assert survey["share"]["2024"] == pytest.approx(0.44)

@@ -35,6 +35,8 @@ def build_headline(flows_summary: dict[str, Any], survey_summary: dict[str, Any]
             "ytd_usd": flows_summary["ytd_usd"],
             "cohorts_usd": flows_summary["cohorts_usd"],
             "spread_usd": flows_summary["spread_usd"],
+            "missing": flows_summary["missing"],
+            "sources": flows_summary["sources"],
         },
         "survey": {
             "base": base,

@@ -31,9 +31,15 @@ def true_minus(text: str) -> str:
     return _HYPHEN_MINUS.sub(MINUS, text)
 
 
-def usd_bn(amount: float, signed: bool = True) -> str:
+NO_DATA = "no data"
+
+
+def usd_bn(amount: float | None, signed: bool = True) -> str:
     """-2.3e9 -> '−$2.30bn' (a true minus sign); '+$2.30bn' when `signed`. An amount that would
-    read $0.00bn but is not zero is given in millions: 4.2e6 -> '+$4.2mn'."""
+    read $0.00bn but is not zero is given in millions: 4.2e6 -> '+$4.2mn'. A missing amount
+    (None, NaN) -> 'no data'."""
+    if amount is None or pd.isna(amount):
+        return NO_DATA
     sign = ("+" if amount >= 0 else MINUS) if signed else (MINUS if amount < 0 else "")
     sign += _NO_BREAK if sign else ""
     if 0 < abs(amount) < 5e6:
@@ -41,8 +47,11 @@ def usd_bn(amount: float, signed: bool = True) -> str:
     return f"{sign}${abs(amount) / 1e9:,.2f}bn"
 
 
-def pct(value: float, digits: int = 1, signed: bool = False) -> str:
-    """12.345 -> '12.3%' ('+12.3%' when `signed`); negatives with a true minus sign."""
+def pct(value: float | None, digits: int = 1, signed: bool = False) -> str:
+    """12.345 -> '12.3%' ('+12.3%' when `signed`); negatives with a true minus sign; a missing
+    value (None, NaN) -> 'no data'."""
+    if value is None or pd.isna(value):
+        return NO_DATA
     return with_minus(f"{value:+.{digits}f}%" if signed else f"{value:.{digits}f}%")
 
 
