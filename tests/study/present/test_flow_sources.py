@@ -104,13 +104,13 @@ def test_sentences_on_cohorts_with_and_without_data():
     full = pd.Series({"technology": 4.4e9, "broad": 0.871e9, "traditional": -3.7e9})
     assert flow_text.describe_spread(full, COHORTS, 8.1e9, *period) == (
         "From **2025-01-01** to **2025-12-17** the technology cohort (KWEB, CQQQ) took in "
-        "**+$4.40bn** while the traditional cohort (FXI, ASHR) saw **-$3.70bn**: a spread of "
-        "**+$8.10bn**."
+        "**+\u2060$4.40bn** while the traditional cohort (FXI, ASHR) saw **\u2212\u2060$3.70bn**: a spread of "
+        "**+\u2060$8.10bn**."
     )
     partial = full.copy()
     partial["technology"] = float("nan")
     assert flow_text.describe_spread(partial, COHORTS, None, *period).endswith(
-        "(KWEB, CQQQ) had no data while the traditional cohort (FXI, ASHR) saw **-$3.70bn**: "
+        "(KWEB, CQQQ) had no data while the traditional cohort (FXI, ASHR) saw **\u2212\u2060$3.70bn**: "
         "no spread without both."
     )
     assert flow_text.describe_missing(["KWEB", "CQQQ", "ASHR"], COHORTS) == (
@@ -155,7 +155,7 @@ def test_sentences_on_the_cross_check_and_the_restatements():
 
 def test_missing_amounts_read_no_data():
     assert usd_bn(None) == usd_bn(float("nan")) == "no data"
-    assert usd_bn(-2.3e9) == "-$2.30bn"
+    assert usd_bn(-2.3e9) == "\u2212\u2060$2.30bn"
 
 
 def test_index_pages_show_a_cohort_without_data_and_the_sources(canonical):
@@ -194,14 +194,14 @@ def test_the_summary_sentence_with_and_without_a_cohort():
     }
     assert flow_text.describe_headline_flows(flows, True, {"count": 2, "flow_usd": 1e8}) == (
         "**Flows, 2025-01-01 to 2025-12-31** (sample data, synthetic): the technology ETFs took "
-        "in +$2.30bn, the traditional ones -$2.30bn, a spread of +$4.60bn. FXI -$2.30bn. KWEB "
-        "+$2.30bn. The 2 ETFs outside the cohorts: +$0.10bn."
+        "in +\u2060$2.30bn, the traditional ones \u2212\u2060$2.30bn, a spread of +\u2060$4.60bn. FXI \u2212\u2060$2.30bn. KWEB "
+        "+\u2060$2.30bn. The 2 ETFs outside the cohorts: +\u2060$0.10bn."
     )
     partial = {**flows, "ytd_usd": {"FXI": -2.3e9}, "spread_usd": None}
     partial["cohorts_usd"] = {"technology": None, "traditional": -2.3e9}
     assert flow_text.describe_headline_flows(partial, False, {"count": 0}) == (
         "**Flows, 2025-01-01 to 2025-12-31**: the technology ETFs had no data, the traditional "
-        "ones -$2.30bn, no spread without both. FXI -$2.30bn."
+        "ones \u2212\u2060$2.30bn, no spread without both. FXI \u2212\u2060$2.30bn."
     )
 
 
