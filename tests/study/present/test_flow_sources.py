@@ -104,13 +104,15 @@ def test_sentences_on_cohorts_with_and_without_data():
     full = pd.Series({"technology": 4.4e9, "broad": 0.871e9, "traditional": -3.7e9})
     assert flow_text.describe_spread(full, COHORTS, 8.1e9, *period) == (
         "From **2025-01-01** to **2025-12-17** the technology cohort (KWEB, CQQQ) took in "
-        "**+\u2060$4.40bn** while the traditional cohort (FXI, ASHR) saw **\u2212\u2060$3.70bn**: a spread of "
+        "**+\u2060$4.40bn** while the traditional cohort (FXI, ASHR) saw "
+        "**\u2212\u2060$3.70bn**: a spread of "
         "**+\u2060$8.10bn**."
     )
     partial = full.copy()
     partial["technology"] = float("nan")
     assert flow_text.describe_spread(partial, COHORTS, None, *period).endswith(
-        "(KWEB, CQQQ) had no data while the traditional cohort (FXI, ASHR) saw **\u2212\u2060$3.70bn**: "
+        "(KWEB, CQQQ) had no data while the traditional cohort (FXI, ASHR) saw "
+        "**\u2212\u2060$3.70bn**: "
         "no spread without both."
     )
     assert flow_text.describe_missing(["KWEB", "CQQQ", "ASHR"], COHORTS) == (
@@ -194,7 +196,8 @@ def test_the_summary_sentence_with_and_without_a_cohort():
     }
     assert flow_text.describe_headline_flows(flows, True, {"count": 2, "flow_usd": 1e8}) == (
         "**Flows, 2025-01-01 to 2025-12-31** (sample data, synthetic): the technology ETFs took "
-        "in +\u2060$2.30bn, the traditional ones \u2212\u2060$2.30bn, a spread of +\u2060$4.60bn. FXI \u2212\u2060$2.30bn. KWEB "
+        "in +\u2060$2.30bn, the traditional ones \u2212\u2060$2.30bn, a spread of "
+        "+\u2060$4.60bn. FXI \u2212\u2060$2.30bn. KWEB "
         "+\u2060$2.30bn. The 2 ETFs outside the cohorts: +\u2060$0.10bn."
     )
     partial = {**flows, "ytd_usd": {"FXI": -2.3e9}, "spread_usd": None}
