@@ -150,9 +150,9 @@ def open_page(browser):
 
 
 def shown_number(text: str) -> float:
-    match = re.search(r"[-+]?\d+(\.\d+)?", text)
+    match = re.search(r"[-+\u2212]?\d+(\.\d+)?", text)
     assert match, text
-    return float(match.group(0))
+    return float(match.group(0).replace("\u2212", "-"))
 
 
 def expected_number(headline: dict, key: str) -> float:

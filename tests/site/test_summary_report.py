@@ -344,7 +344,7 @@ def test_site_index_shows_the_headline_figures(reports):
     )
     assert "<h1>All runs</h1>" in page
     assert "+2.00 bn" in page
-    assert "-3.00 bn" in page
+    assert "\u22123.00 bn" in page  # a true minus sign
     assert "+14.7 pp (p = 0.014)" in page
     assert "+1.00 bn" in page
     assert page.count(SAMPLE_MARK) == 1

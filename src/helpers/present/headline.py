@@ -13,14 +13,16 @@ from typing import Any
 import jinja2
 
 from helpers.analysis import flows
-from helpers.present.show import SAMPLE_MARK
+from helpers.present.show import SAMPLE_MARK, true_minus
 from notebook_pipeline.site import HeadlineHtml
 
-_TEMPLATE = jinja2.Environment(
+_ENVIRONMENT = jinja2.Environment(
     loader=jinja2.PackageLoader("helpers.present", "templates"),
     autoescape=True,
     undefined=jinja2.ChainableUndefined,
-).get_template("headline.html.j2")
+)
+_ENVIRONMENT.filters["minus"] = true_minus  # "-3.70" -> "−3.70": a figure's minus sign
+_TEMPLATE = _ENVIRONMENT.get_template("headline.html.j2")
 
 # The cohorts whose difference is the spread (flows.spread_usd's defaults).
 _SPREAD = inspect.signature(flows.spread_usd).parameters

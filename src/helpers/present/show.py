@@ -194,9 +194,12 @@ def table(
     styler = (
         frame.style.set_caption(html.escape(caption))
         .format(shown, subset=list(shown), na_rep="", escape="html")
-        .format_index(_index_format(frame.index), escape="html", axis=0)
+        .format_index(escape="html", axis=0)
         .format_index(escape="html", axis=1)
     )
+    for level, values in enumerate(_index_levels(frame.index)):
+        if pd.api.types.is_datetime64_any_dtype(values):
+            styler = styler.format_index(_date, axis=0, level=level, escape="html")
     if links:  # _linked() escapes the text itself
         styler = styler.format(links, subset=list(links), na_rep="", escape=None)
     if not isinstance(frame.columns, pd.MultiIndex):
@@ -237,7 +240,8 @@ def _is_row_number(index: pd.Index) -> bool:
     )
 
 
-def _index_format(index: pd.Index):
-    if isinstance(index, pd.DatetimeIndex):
-        return _date
-    return None
+def _index_levels(index: pd.Index) -> list[pd.Index]:
+    """The levels of a row index, as the values of each row (one level for a plain index)."""
+    if isinstance(index, pd.MultiIndex):
+        return [index.get_level_values(level) for level in range(index.nlevels)]
+    return [index]

@@ -182,7 +182,7 @@ def test_index_pages_show_a_cohort_without_data_and_the_sources(canonical):
     )
     assert "<td>daily and monthly</td>" in fragments.figures
     assert 'data-key="flows.cohorts_usd.technology">no data</td>' in fragments.index_cells
-    assert 'data-key="flows.cohorts_usd.traditional">-1.00 bn</td>' in fragments.index_cells
+    assert 'data-key="flows.cohorts_usd.traditional">\u22121.00 bn</td>' in fragments.index_cells
     assert "real data" in fragments.index_cells
     assert "the sources listed per ETF below" in fragments.as_of_note
 

@@ -269,3 +269,11 @@ def test_only_http_addresses_become_links():
     page = show.table(frame, "Sources").to_html()
     assert re.findall(r'<a href="([^"]*)"', page) == ["https://ok.example"]
     assert "javascript:alert(1)" in page  # shown, as text
+
+
+def test_dates_in_a_row_index_of_several_levels_read_as_dates():
+    index = pd.MultiIndex.from_arrays(
+        [[1, 2], pd.to_datetime(["2025-01-21", "2025-02-03"])], names=["number", "session"]
+    )
+    page = show.table(pd.DataFrame({"flow_usd": [1e9, -1e9]}, index=index), "Events").to_html()
+    assert "2025-01-21" in page and "00:00:00" not in page
