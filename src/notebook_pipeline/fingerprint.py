@@ -187,7 +187,9 @@ def step_fingerprint(
     }
 
 
-def page_fingerprint(step: NotebookStep, execution_key: str, context: RunContext) -> dict[str, Any]:
+def page_fingerprint(
+    step: NotebookStep, execution_key: str, context: RunContext, outline: dict[str, Any]
+) -> dict[str, Any]:
     """Everything a notebook's page depends on (its page key is the digest): the engine's page
     rendering, the notebook's title, --show-code, the run's as-of date and the execution the
     page shows (`execution_key`). A change only here re-renders the page, no kernel starts."""
@@ -197,4 +199,5 @@ def page_fingerprint(step: NotebookStep, execution_key: str, context: RunContext
         "show_code": context.show_code,
         "as_of": context.as_of,
         "execution": execution_key,
+        "outline": outline,  # spec.page_outline: the header's parameters, the pages around it
     }

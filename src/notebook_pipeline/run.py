@@ -53,7 +53,7 @@ from notebook_pipeline.fingerprint import (
 from notebook_pipeline.layout import ProjectLayout
 from notebook_pipeline.preflight import resolve_run
 from notebook_pipeline.progress import RunDisplay
-from notebook_pipeline.spec import NotebookStep, Pipeline, load_hook, upstream_steps
+from notebook_pipeline.spec import NotebookStep, Pipeline, load_hook, page_outline, upstream_steps
 from notebook_pipeline.staging import (
     detach_outputs,
     finish_publishing,
@@ -356,7 +356,7 @@ class _Run:
         inputs = step_inputs(step, project.root)
         parts = step_fingerprint(step, parameters, inputs, context)
         key = fingerprint.digest(parts)
-        page_parts = page_fingerprint(step, key, context)
+        page_parts = page_fingerprint(step, key, context, page_outline(self.pipeline, step))
         return StepRecord(
             name=step.name,
             title=step.title,

@@ -24,7 +24,7 @@ import markupsafe
 
 from notebook_pipeline import files
 from notebook_pipeline.layout import ProjectLayout
-from notebook_pipeline.spec import NotebookStep, Pipeline, load_hook, step_lineage
+from notebook_pipeline.spec import NotebookStep, Pipeline, load_hook, page_outline, step_lineage
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 _TEMPLATES = jinja2.Environment(
@@ -65,17 +65,27 @@ class HeadlineHtml:
 
 
 def _page_header(
-    parameters: dict[str, Any], as_of: str | None, facts: list[PageFact]
+    parameters: dict[str, Any],
+    as_of: str | None,
+    facts: list[PageFact],
+    outline: dict[str, Any] | None,
 ) -> markupsafe.Markup:
-    shown = {k: json.dumps(v) for k, v in parameters.items() if k != "as_of"}
+    outline = outline or {"header_parameters": None, "previous": None, "next": None}
+    values = {k: json.dumps(v) for k, v in parameters.items() if k != "as_of"}
+    open_names = outline["header_parameters"]
+    if open_names is None:
+        open_names = list(values)
     # Markup: the template escaped every value already; nbconvert's templates do not escape.
     return markupsafe.Markup(
         _TEMPLATES.get_template("page_header.html.j2").render(
-            parameters=shown,
+            parameters={k: v for k, v in values.items() if k in open_names},
+            details={k: v for k, v in values.items() if k not in open_names},
             as_of=as_of,
             facts=[(label, markupsafe.Markup(html)) for label, html in facts],
             run_index="index.html",
             site_index="../index.html",
+            previous=outline["previous"],
+            next=outline["next"],
         )
     )
 
@@ -89,14 +99,18 @@ def render_notebook_html(
     *,
     as_of: str | None = None,
     facts: list[PageFact] = (),
+    outline: dict[str, Any] | None = None,
 ) -> Path:
     """Render an executed notebook to a reader-first HTML page beside the index pages.
 
     The page is self-contained (no script, font or stylesheet from another host; charts are
-    inline SVGs) and opens with a header: links to the run's and the site's index, the data's
-    as-of date (`as_of`, else the `as_of` parameter), the study's `facts` for this page (label
-    and HTML rows) and the parameters the notebook ran with. Code is hidden unless `show_code`;
-    papermill's injected-parameters cell is never shown.
+    inline SVGs) and opens with a header: links to the run's and the site's index and to the
+    pages before and after it, the data's as-of date (`as_of`, else the `as_of` parameter), the
+    study's `facts` for this page (label and HTML rows), the parameters a reader cares about and,
+    in a closed block, the others (`outline`: spec.page_outline; without it every parameter is
+    shown). Under the notebook's title come the cells tagged `findings` and a table of contents
+    (ReaderOutline). Code is hidden unless `show_code`; papermill's injected-parameters cell is
+    never shown.
     """
     # nbformat and nbconvert take a second to import; a run with nothing to execute skips them.
     import nbformat
@@ -115,14 +129,52 @@ def render_notebook_html(
     exporter.register_preprocessor(
         TagRemovePreprocessor(remove_cell_tags={"injected-parameters"}, enabled=True), enabled=True
     )
+    notebook = reader_outline(notebook)
     as_of = as_of or parameters.get("as_of") or None
     resources = {
         "metadata": {"name": f"{title}: as of {as_of}" if as_of else title},
-        "report_page_header": _page_header(parameters, as_of, list(facts)),
+        "report_page_header": _page_header(parameters, as_of, list(facts), outline),
     }
     body, _ = exporter.from_notebook_node(notebook, resources=resources)
     html_path.write_text(body, encoding="utf-8")
     return html_path
+
+
+FINDINGS_TAG = "findings"  # a cell whose output the page shows right under its title
+CONTENTS_HEADING = "On this page"
+
+
+def heading_anchor(text: str) -> str:
+    """The id nbconvert gives a Markdown heading: its text with spaces as hyphens."""
+    return text.strip().replace(" ", "-")
+
+
+def reader_outline(notebook):
+    """The notebook as a reader meets it: under the title (the first cell, a `# ` heading), the
+    cells tagged `findings` (what the page finds, computed once the data are loaded), then a list
+    of links to the page's `## ` sections when it has two or more. Other cells keep their order.
+    """
+    import nbformat
+
+    cells = list(notebook.cells)
+    if not cells or not cells[0].source.lstrip().startswith("# "):
+        return notebook
+    findings = [c for c in cells if FINDINGS_TAG in c.get("metadata", {}).get("tags", [])]
+    rest = [c for c in cells[1:] if all(c is not f for f in findings)]
+    sections = [
+        line[3:].strip()
+        for cell in rest
+        if cell.cell_type == "markdown"
+        for line in cell.source.splitlines()
+        if line.startswith("## ")
+    ]
+    contents = []
+    if len(sections) >= 2:
+        links = "\n".join(f"- [{text}](#{heading_anchor(text)})" for text in sections)
+        contents = [nbformat.v4.new_markdown_cell(f"**{CONTENTS_HEADING}**\n\n{links}")]
+    outlined = nbformat.from_dict(dict(notebook))
+    outlined.cells = [cells[0], *findings, *contents, *rest]
+    return outlined
 
 
 def _relative_path(path: str, roots: list[Path]) -> str:
@@ -244,6 +296,7 @@ def render_page(
         show_code=page.show_code,
         as_of=page.as_of,
         facts=facts,
+        outline=page_outline(page.pipeline, step),
     )
 
 

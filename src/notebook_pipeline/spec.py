@@ -115,10 +115,34 @@ class Pipeline:
     shared_parameters: dict[str, Any]
     publish: tuple[str, ...]
     study: StudyHooks = field(default_factory=StudyHooks)
+    # The parameters a page's header shows openly (pipeline.yaml: pages.header_parameters); the
+    # others (paths, internal switches) sit in a closed block. None: every parameter openly.
+    header_parameters: tuple[str, ...] | None = None
 
     def step(self, name: str) -> NotebookStep:
         """The step called `name`."""
         return next(s for s in self.steps if s.name == name)
+
+
+def page_outline(pipeline: Pipeline, step: NotebookStep) -> dict[str, Any]:
+    """What a step's page shows of the pipeline beyond its notebook: the parameters its header
+    shows openly, and the pages before and after it in reading order (name and title, or None).
+    Part of the page's key: a change here re-renders the page."""
+    names = [s.name for s in pipeline.steps]
+    position = names.index(step.name)
+
+    def neighbour(index: int) -> dict[str, str] | None:
+        if not 0 <= index < len(names):
+            return None
+        other = pipeline.steps[index]
+        return {"name": other.name, "title": other.title}
+
+    shown = pipeline.header_parameters
+    return {
+        "header_parameters": None if shown is None else list(shown),
+        "previous": neighbour(position - 1),
+        "next": neighbour(position + 1),
+    }
 
 
 def load_pipeline(layout: ProjectLayout) -> Pipeline:
@@ -136,13 +160,36 @@ def load_pipeline(layout: ProjectLayout) -> Pipeline:
         )
         for name, entry in spec["notebooks"].items()
     ]
+    shared = dict(spec.get("parameters") or {})
     return Pipeline(
         title=spec.get("title", "Reports"),
         steps=tuple(execution_order(steps)),
-        shared_parameters=dict(spec.get("parameters") or {}),
+        shared_parameters=shared,
         publish=tuple(spec.get("publish", [])),
         study=_study_hooks(spec.get("study")),
+        header_parameters=_header_parameters(spec.get("pages"), shared, steps),
     )
+
+
+def _header_parameters(
+    pages: dict[str, Any] | None, shared: dict[str, Any], steps: list[NotebookStep]
+) -> tuple[str, ...] | None:
+    """pipeline.yaml's `pages.header_parameters`, each a parameter pipeline.yaml declares."""
+    if not pages or "header_parameters" not in pages:
+        return None
+    names = pages["header_parameters"]
+    declared = set(shared).union(*(step.parameters for step in steps))
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise InvalidParameterError(
+            "pipeline.yaml: pages.header_parameters must be a list of parameter names"
+        )
+    unknown = sorted(set(names) - declared)
+    if unknown:
+        raise InvalidParameterError(
+            f"pipeline.yaml: pages.header_parameters names {', '.join(unknown)}, which no "
+            "notebook's parameters declare"
+        )
+    return tuple(names)
 
 
 def _timeout_seconds(name: str, entry: dict[str, Any]) -> float:

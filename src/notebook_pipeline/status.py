@@ -23,7 +23,7 @@ from notebook_pipeline.fingerprint import (
 )
 from notebook_pipeline.layout import ProjectLayout
 from notebook_pipeline.preflight import resolve_run
-from notebook_pipeline.spec import upstream_steps
+from notebook_pipeline.spec import page_outline, upstream_steps
 from notebook_pipeline.step_cache import StepCache, changed_outputs
 
 UP_TO_DATE = "up to date"
@@ -55,6 +55,7 @@ _PAGE_CHANGED = {
     "title": "its title in pipeline.yaml changed",
     "show_code": "--show-code differs from its last run",
     "execution": "its page shows another execution",
+    "outline": "pipeline.yaml changed what its header shows or the pages around it",
 }
 
 
@@ -143,7 +144,9 @@ def pipeline_status(
         elif reasons:
             statuses[step.name] = StepStatus(step.name, WOULD_RUN, tuple(reasons))
         else:
-            page = page_fingerprint(step, fingerprint.digest(now), context)
+            page = page_fingerprint(
+                step, fingerprint.digest(now), context, page_outline(pipeline, step)
+            )
             page_reasons = _page_changes_since_last_run(cache, step.name, page)
             state = WOULD_RERENDER if page_reasons else UP_TO_DATE
             statuses[step.name] = StepStatus(step.name, state, tuple(page_reasons))

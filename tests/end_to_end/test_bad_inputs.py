@@ -41,6 +41,7 @@ from own_data import (
 )
 from project_runs import run_in_process
 from reliability import TABLE_ENV
+from source_files import ishares_workbook, sec_throttle_page, xtrackers_xlsx
 
 from helpers.ingest.fund_files import MAX_FILE_BYTES
 from helpers.paths import ProjectLayout
@@ -49,6 +50,7 @@ RELIABILITY_AREA = "bad input"
 CORPUS = Path(__file__).parent / "bad_inputs"
 CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text(encoding="utf-8"))
 RELIABILITY_TABLE = Path(__file__).parents[2] / "docs" / "reliability.md"
+KWEB_ROWS = list(zip(KWEB_DAYS, KWEB_NAVS, KWEB_SHARES, strict=True))
 
 
 # --- binary case files, made here rather than stored ------------------------------------------
@@ -78,6 +80,25 @@ def excel_97_workbook(path: Path) -> None:
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
 
 
+def ishares_workbook_as_it_arrives(path: Path) -> None:
+    path.write_bytes(ishares_workbook(KWEB_ROWS))
+
+
+def xtrackers_export(path: Path) -> None:
+    path.write_bytes(xtrackers_xlsx("KWEB", KWEB_ROWS))
+
+
+def sec_throttle_page_saved(path: Path) -> None:
+    path.write_bytes(sec_throttle_page())
+
+
+def zip_bomb_xlsx(path: Path) -> None:
+    """A workbook's skeleton whose sheet is 8 MiB of zeros: deflate packs it about 1,000:1."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr("xl/worksheets/sheet1.xml", bytes(8 << 20))
+
+
 def file_over_the_size_limit(path: Path) -> None:
     """A sparse file: its size is over the limit, its blocks are not written."""
     path.write_text("Date,NAV,Shares Outstanding\n2026-01-02,30.10,1000000\n", encoding="utf-8")
@@ -91,6 +112,10 @@ BUILDERS: dict[str, Callable[[Path], None]] = {
         xlsx_with_blank_trailing_rows,
         truncated_xlsx,
         excel_97_workbook,
+        ishares_workbook_as_it_arrives,
+        xtrackers_export,
+        sec_throttle_page_saved,
+        zip_bomb_xlsx,
         file_over_the_size_limit,
     )
 }

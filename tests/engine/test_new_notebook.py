@@ -126,6 +126,8 @@ def test_the_template_follows_the_notebook_conventions():
     tagged = [c for c in content.cells if "parameters" in c.metadata.get("tags", [])]
     code = [c for c in content.cells if c.cell_type == "code"]
     assert tagged == code[:1], "the first code cell, and only it, is tagged parameters"
+    steps = [cell.source.splitlines()[0] for cell in code[1:] if cell.source.startswith("# ")]
+    assert steps == ["# Load inputs", "# Compute", "# Save outputs"], "the steps, in code"
     headings = [
         line
         for cell in content.cells
@@ -133,7 +135,9 @@ def test_the_template_follows_the_notebook_conventions():
         for line in cell.source.splitlines()
         if line.startswith("## ")
     ]
-    assert headings == ["## Load inputs", "## Compute", "## Show", "## Save outputs"]
+    assert headings and all(h.endswith("?") for h in headings), "sections are questions"
+    findings = [c for c in code if "findings" in c.metadata.get("tags", [])]
+    assert len(findings) == 1 and "show.findings(" in findings[0].source
     assert any("show.sample_banner(" in cell.source for cell in code)
 
 

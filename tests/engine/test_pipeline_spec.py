@@ -16,6 +16,7 @@ from notebook_pipeline.spec import (
     execution_order,
     load_pipeline,
     notebook_parameters,
+    page_outline,
     resolve_parameters,
     upstream_steps,
     validate_iso_date,
@@ -197,6 +198,46 @@ publish: [out/c.html]
     assert pipeline.step("b_analyse").parameters == {"level": 0.9}
     assert pipeline.step("a_clean").path == tmp_path / "notebooks" / "a_clean.ipynb"
     assert pipeline.step("a_clean").inputs == ("raw",)
+
+
+PAGES_PIPELINE = """
+parameters: {raw_dir: raw, level: 0.9}
+pages: {header_parameters: %s}
+notebooks:
+  b_report: {title: Report, inputs: [out/a.json], outputs: [out/b.json]}
+  a_clean: {title: Cleaning, inputs: [raw], outputs: [out/a.json], parameters: {cut: 1}}
+"""
+
+
+def test_pages_declare_the_header_parameters_and_pages_link_in_reading_order(tmp_path):
+    (tmp_path / "pipeline.yaml").write_text(PAGES_PIPELINE % "[level, cut]", encoding="utf-8")
+    pipeline = load_pipeline(ProjectLayout(tmp_path))
+    assert pipeline.header_parameters == ("level", "cut")
+    first, last = (page_outline(pipeline, s) for s in pipeline.steps)
+    assert first == {
+        "header_parameters": ["level", "cut"],
+        "previous": None,
+        "next": {"name": "b_report", "title": "Report"},
+    }
+    assert last["previous"] == {"name": "a_clean", "title": "Cleaning"} and last["next"] is None
+
+
+@pytest.mark.parametrize(
+    ("declared", "error"),
+    [("[level, nonsense]", "names nonsense, which no notebook"), ("level", "must be a list")],
+)
+def test_pages_refuse_a_header_parameter_no_notebook_declares(tmp_path, declared, error):
+    (tmp_path / "pipeline.yaml").write_text(PAGES_PIPELINE % declared, encoding="utf-8")
+    with pytest.raises(InvalidParameterError, match=error):
+        load_pipeline(ProjectLayout(tmp_path))
+
+
+def test_without_pages_every_parameter_is_shown(tmp_path):
+    (tmp_path / "pipeline.yaml").write_text(
+        PAGES_PIPELINE.replace("pages: {header_parameters: %s}\n", ""), encoding="utf-8"
+    )
+    pipeline = load_pipeline(ProjectLayout(tmp_path))
+    assert page_outline(pipeline, pipeline.steps[0])["header_parameters"] is None
 
 
 @pytest.mark.parametrize("listing", [["c", "b", "a"], ["b", "c", "a"], ["a", "b", "c"]])

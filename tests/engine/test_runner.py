@@ -239,13 +239,16 @@ def test_step_key_covers_study_engine_base_and_packages(project):
     assert step_key(step, {"factor": 2, "as_of": "2025-07-01"}, inputs, context) != dated
 
 
-def test_page_key_covers_rendering_title_show_code_as_of_and_the_execution(project):
+def test_page_key_covers_rendering_title_show_code_as_of_outline_and_the_execution(project):
     from notebook_pipeline.spec import load_pipeline
 
     step = load_pipeline(project).step("source")
 
-    def page_key(step, execution_key, context) -> str:
-        return fingerprint.digest(fingerprint.page_fingerprint(step, execution_key, context))
+    outline = {"header_parameters": None, "previous": None, "next": None}
+
+    def page_key(step, execution_key, context, outline=outline) -> str:
+        parts = fingerprint.page_fingerprint(step, execution_key, context, outline)
+        return fingerprint.digest(parts)
 
     context = fingerprint.RunContext("a", "e", "b", False, AS_OF, page_rendering_sha256="r")
     key = page_key(step, "k", context)
@@ -255,6 +258,8 @@ def test_page_key_covers_rendering_title_show_code_as_of_and_the_execution(proje
         (step, "k", dataclasses.replace(context, as_of="2025-07-01")),
         (dataclasses.replace(step, title="Another title"), "k", context),
         (step, "another execution", context),
+        (step, "k", context, outline | {"next": {"name": "b", "title": "B"}}),
+        (step, "k", context, outline | {"header_parameters": ["factor"]}),
     ]
     for parts in changed:
         assert page_key(*parts) != key

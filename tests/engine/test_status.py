@@ -132,12 +132,18 @@ def test_show_code_and_a_new_title_re_render_pages_only_and_the_run_agrees(ran):
     (project.root / "pipeline.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
     retitled = status_of(project)
     assert retitled["left"] == (WOULD_RERENDER, ("its title in pipeline.yaml changed",))
-    # A page rendered again changes no data: what reads left's output stays up to date.
-    assert {retitled[n][0] for n in ("source", "right", "join")} == {UP_TO_DATE}
+    # The pages before and after it in reading order (source, right) link to it by its title;
+    # a page rendered again changes no data: join, which reads left's output, stays up to date.
+    around = (
+        WOULD_RERENDER,
+        ("pipeline.yaml changed what its header shows or the pages around it",),
+    )
+    assert retitled["source"] == retitled["right"] == around
+    assert retitled["join"][0] == UP_TO_DATE
     assert statuses(run(project)) == {
-        "source": "cached",
+        "source": "rendered",
         "left": "rendered",
-        "right": "cached",
+        "right": "rendered",
         "join": "cached",
     }
     assert set(states(project).values()) == {UP_TO_DATE}

@@ -124,6 +124,62 @@ def test_page_is_self_contained_and_opens_with_its_parameters(tmp_path):
     assert page.index("</header>") < page.index('id="A-page"')  # the header comes first
 
 
+def test_page_header_shows_what_a_reader_cares_about_and_links_the_pages_around(tmp_path):
+    executed = executed_notebook(tmp_path, tmp_path / "project")
+    outline = {
+        "header_parameters": ["tolerance_pct"],
+        "previous": {"name": "00_intro", "title": "Intro <1>"},
+        "next": None,
+    }
+    page = report.render_notebook_html(
+        executed,
+        tmp_path / "01_page.html",
+        "P",
+        {"as_of": AS_OF, "tolerance_pct": 1.0, "raw_dir": "data/raw"},
+        outline=outline,
+    ).read_text(encoding="utf-8")
+    header = page[page.index('<header class="report-header">') : page.index("</header>")]
+    table, details = header.split("<details")
+    assert "<th>tolerance_pct</th>" in table and "raw_dir" not in table
+    assert "<summary>Paths and other settings</summary>" in details
+    assert '<th>raw_dir</th><td><code>"data/raw"</code>' in details
+    link = r'<a (?=[^>]*rel="prev")(?=[^>]*href="00_intro.html")[^>]*>previous: Intro &lt;1&gt;</a>'
+    assert re.search(link, header)
+    assert 'rel="next"' not in header
+
+
+def test_findings_and_contents_come_right_under_the_title(tmp_path):
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# Flows\n\nIntro."),
+        nbformat.v4.new_markdown_cell("## Load the data"),
+        nbformat.v4.new_markdown_cell("## Which funds took in money?\n\nText."),
+        nbformat.v4.new_code_cell("findings", metadata={"tags": ["findings"]}),
+        nbformat.v4.new_markdown_cell("## Who sold?"),
+    ]
+    notebook.cells[3].outputs = [
+        nbformat.v4.new_output("display_data", data={"text/markdown": "- KWEB took in most"})
+    ]
+    path = tmp_path / "flows.ipynb"
+    nbformat.write(notebook, path)
+    page = report.render_notebook_html(path, tmp_path / "flows.html", "Flows", {}).read_text(
+        encoding="utf-8"
+    )
+    order = [
+        page.index('id="Flows"'),
+        page.index("KWEB took in most"),
+        page.index(report.CONTENTS_HEADING),
+        page.index('id="Load-the-data"'),
+    ]
+    assert order == sorted(order)
+    contents = page[page.index(report.CONTENTS_HEADING) : page.index('id="Load-the-data"')]
+    targets = re.findall(r'href="#([^"]+)"', contents)
+    assert len(targets) == 3
+    for target in targets:  # every link of the contents reaches its heading
+        assert f'id="{target}"' in page
+    assert page.count("KWEB took in most") == 1
+
+
 def test_page_with_code_and_user_data(tmp_path):
     executed = executed_notebook(tmp_path, tmp_path / "project")
     page = report.render_notebook_html(

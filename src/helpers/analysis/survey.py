@@ -107,6 +107,37 @@ def describe_base_sensitivity(by_base: dict[str, ShareComparison], confidence: f
 VERDICTS = ("supported", "misattributed", "contradicted", "unverified")
 
 
+def findings(
+    by_base: dict[str, ShareComparison], base: str, confidence: float, checked: pd.DataFrame
+) -> list[str]:
+    """What the survey page finds, in three sentences generated from the figures: the shift under
+    the chosen `base`, whether another base changes the verdict, and the claims' verdicts
+    (`checked`, from check_claims)."""
+    chosen = by_base[base]
+    low, high = chosen.ci95_diff_pp
+    level = f"{1 - confidence:.0%}"
+    others = {b: c for b, c in by_base.items() if b != base}
+    changed = [b for b, c in others.items() if c.significant != chosen.significant]
+    verdicts = checked["verdict"].value_counts()
+    return [
+        f"Taking the base as {BASE_LABELS[base]}, the share rating China a high or moderate "
+        f"priority rose from {chosen.share_before_pct:.0f}% to {chosen.share_after_pct:.0f}%: "
+        f"{chosen.diff_pp:+.1f} points ({confidence:.0%} interval {low:+.1f} to {high:+.1f}; "
+        f"p = {chosen.p_value:.3f}), {'' if chosen.significant else 'not '}significant at the "
+        f"{level} level.",
+        (
+            "Which base the shares are of decides the verdict: under "
+            + " and ".join(BASE_LABELS[b] for b in changed)
+            + f" the rise is {'' if others[changed[0]].significant else 'not '}significant."
+        )
+        if changed
+        else "Every possible base gives the same verdict.",
+        f"Of {len(checked)} claims about the survey as outlets reported them, "
+        + ", ".join(f"{verdicts.get(v, 0)} {v}" for v in VERDICTS)
+        + ".",
+    ]
+
+
 def check_claims(claims: pd.DataFrame, figures: pd.DataFrame) -> pd.DataFrame:
     """Each survey claim as reported against the sourced figure it concerns, with a verdict.
 

@@ -15,17 +15,28 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from helpers.present.show import SAMPLE_MARK, sample_caption
+from helpers.present.show import SAMPLE_MARK, sample_caption, with_minus
 
-USD_BN = plt.FuncFormatter(lambda v, _: f"{v / 1e9:+.2f}")
-PERCENT = plt.FuncFormatter(lambda v, _: f"{v:+.0f}%")
+USD_BN = plt.FuncFormatter(lambda v, _: "0" if v == 0 else with_minus(f"{v / 1e9:+.2f}"))
+PERCENT = plt.FuncFormatter(lambda v, _: "0%" if v == 0 else with_minus(f"{v:+.0f}%"))
 
-COHORT_COLOURS = {
-    "technology": "#1b7f5b",
-    "broad": "#6e7781",
-    "traditional": "#b3412e",
-    "other": "#8250df",
+# The darker Okabe-Ito hues: told apart with any colour vision, each at least 3:1 against the
+# white background (its orange, sky blue and yellow are not).
+OKABE_ITO = {
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "bluish green": "#009E73",
+    "reddish purple": "#CC79A7",
 }
+COHORT_COLOURS = {
+    "technology": OKABE_ITO["blue"],
+    "broad": OKABE_ITO["bluish green"],
+    "traditional": OKABE_ITO["vermillion"],
+    "other": OKABE_ITO["reddish purple"],
+}
+INFLOW, OUTFLOW = OKABE_ITO["blue"], OKABE_ITO["vermillion"]
+# Diverging, blue for inflows and red for outflows: no red against green.
+DIVERGING = "RdBu"
 
 
 def use_style() -> None:
@@ -115,7 +126,7 @@ def bar_flows(
     """Horizontal bars of flows by ticker or cohort, in US$ (or in percent with `percent`);
     inflows right, outflows left."""
     figure, axis = plt.subplots(figsize=(9, 0.5 * len(totals) + 1.6))
-    colours = colours or ["#1b7f5b" if v >= 0 else "#b3412e" for v in totals]
+    colours = colours or [INFLOW if v >= 0 else OUTFLOW for v in totals]
     axis.barh(totals.index.astype(str), totals.values, color=colours)
     axis.axvline(0, color="#1f2328", linewidth=0.8)
     axis.xaxis.set_major_formatter(PERCENT if percent else USD_BN)
@@ -176,12 +187,12 @@ def heatmap_flows(by_month: pd.DataFrame, title: str, sample: bool) -> Figure:
     sns.heatmap(
         data,
         ax=axis,
-        cmap="RdYlGn",
+        cmap=DIVERGING,
         center=0,
         vmin=-limit,
         vmax=limit,
-        annot=True,
-        fmt="+.2f",
+        annot=data.map(lambda v: "" if pd.isna(v) else with_minus(f"{v:+.2f}")),
+        fmt="",
         cbar_kws={"label": "US$ bn"},
     )
     axis.set_ylabel("")

@@ -2,23 +2,48 @@
 
 from __future__ import annotations
 
+import functools
 import html
+import re
 
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 
+from helpers.ingest import column_labels
+
 SAMPLE_MARK = "sample data (synthetic)"
+MINUS = "\u2212"  # the minus sign: a hyphen in a figure reads as a dash, and wraps
+_NO_BREAK = "\u2060"  # a word joiner: a line never breaks between a sign and "$"
+
+
+def with_minus(text: str) -> str:
+    """A formatted number with its leading hyphen made a true minus sign: '-1.5' -> '−1.5'."""
+    return MINUS + text[1:] if text.startswith("-") else text
+
+
+# A hyphen that starts a figure: not inside a word, a date or a range such as 2024-2025.
+_HYPHEN_MINUS = re.compile(r"(?<![\w.\-\u2212])-(?=\$?\d)")
+
+
+def true_minus(text: str) -> str:
+    """Text whose negative figures carry a true minus sign: 'interval -0.7 to +28.7' ->
+    'interval −0.7 to +28.7'; dates, ranges and hyphenated words are left alone."""
+    return _HYPHEN_MINUS.sub(MINUS, text)
 
 
 def usd_bn(amount: float, signed: bool = True) -> str:
-    """-2.3e9 -> '-$2.30bn'."""
-    sign = ("+" if amount >= 0 else "-") if signed else ("-" if amount < 0 else "")
+    """-2.3e9 -> '−$2.30bn' (a true minus sign); '+$2.30bn' when `signed`. An amount that would
+    read $0.00bn but is not zero is given in millions: 4.2e6 -> '+$4.2mn'."""
+    sign = ("+" if amount >= 0 else MINUS) if signed else (MINUS if amount < 0 else "")
+    sign += _NO_BREAK if sign else ""
+    if 0 < abs(amount) < 5e6:
+        return f"{sign}${abs(amount) / 1e6:,.1f}mn"
     return f"{sign}${abs(amount) / 1e9:,.2f}bn"
 
 
 def pct(value: float, digits: int = 1, signed: bool = False) -> str:
-    """12.345 -> '12.3%' ('+12.3%' when `signed`)."""
-    return f"{value:+.{digits}f}%" if signed else f"{value:.{digits}f}%"
+    """12.345 -> '12.3%' ('+12.3%' when `signed`); negatives with a true minus sign."""
+    return with_minus(f"{value:+.{digits}f}%" if signed else f"{value:.{digits}f}%")
 
 
 def sample_banner(flows_source: str) -> None:
@@ -38,12 +63,64 @@ def sample_banner(flows_source: str) -> None:
 
 def sample_caption(caption: str, sample: bool) -> str:
     """A table's or chart's caption, with the sample mark when its data are synthetic."""
-    return f"{caption} ({SAMPLE_MARK.upper()})" if sample else caption
+    return f"{caption} \u2014 {SAMPLE_MARK.upper()}" if sample else caption
+
+
+def _markdown(text: str) -> str:
+    """Generated text as Markdown: escaped, '$' a currency sign (not math), true minus signs."""
+    return true_minus(html.escape(text, quote=False)).replace("$", r"\$")
 
 
 def say(text: str) -> None:
-    """Show a sentence built from computed numbers (Markdown; '$' is a currency sign, not math)."""
-    display(Markdown(html.escape(text, quote=False).replace("$", r"\$")))
+    """Show a sentence built from computed numbers."""
+    display(Markdown(_markdown(text)))
+
+
+FINDINGS_HEADING = "What this page finds"
+
+
+def findings(sentences: list[str]) -> None:
+    """Show what a page finds: a short list of sentences generated from its figures, under the
+    heading FINDINGS_HEADING. Call it in a cell tagged `findings`: the page shows that cell's
+    output right under its title, whatever its place in the notebook."""
+    items = "\n".join(f"- {_markdown(sentence)}" for sentence in sentences)
+    display(Markdown(f"#### {FINDINGS_HEADING}\n\n{items}"))
+
+
+def _number(value, template: str = "{:,.2f}") -> str:
+    return with_minus(template.format(value))
+
+
+def _date(value) -> str:
+    stamp = pd.Timestamp(value)
+    return f"{stamp:%Y-%m-%d}" if stamp == stamp.normalize() else f"{stamp:%Y-%m-%d %H:%M}"
+
+
+def _cell_format(name, column: pd.Series):
+    """How the cells of one column read: None for text, else a function of a non-missing value."""
+    if pd.api.types.is_bool_dtype(column) or column.map(type).eq(bool).all():
+        return lambda v: "yes" if v else "no"
+    if (
+        pd.api.types.is_datetime64_any_dtype(column)
+        or column.map(lambda v: isinstance(v, pd.Timestamp)).all()
+    ):
+        return _date
+    if not pd.api.types.is_numeric_dtype(column):
+        return None
+    if column_labels.is_money(name):
+        return functools.partial(usd_bn, signed=not column_labels.is_stock(name))
+    if str(name).endswith("_pct"):
+        return pct
+    if pd.api.types.is_integer_dtype(column):
+        return functools.partial(_number, template="{:,}")
+    return _number
+
+
+def _caller_format(chosen):
+    """A notebook's own format (a format string or a function), with a true minus sign."""
+    if callable(chosen):
+        return chosen
+    return functools.partial(_number, template=chosen)
 
 
 def table(
@@ -53,25 +130,68 @@ def table(
     formats=None,
     first_rows: int | None = None,
 ):
-    """A captioned table; the caption carries the sample mark when the data are synthetic. With
-    `first_rows`, only the first rows are shown and the caption says how many of how many."""
+    """A captioned table for people; the caption carries the sample mark when the data are
+    synthetic. With `first_rows`, only the first rows are shown and the caption says how many of
+    how many.
+
+    Headers are the columns' labels (helpers.ingest.column_labels); a row index that is only a
+    row number is hidden; cells read yes/no, dates as dates, money as −$1.40bn (levels such as
+    net assets unsigned), `_pct` columns in percent, numbers with a true minus sign, missing
+    values blank. `formats` (column -> format string or function) overrides a column's cells.
+    Numbers are right-aligned and kept on one line; text is left-aligned and wraps."""
     if first_rows is not None:
         caption = f"{caption} (the first {min(len(frame), first_rows):,} of {len(frame):,})"
         frame = frame.head(first_rows)
     caption = sample_caption(caption, sample)
-    is_date = pd.api.types.is_datetime64_any_dtype
-    dates = [c for c in frame.columns if is_date(frame[c])]
-    chosen = dict.fromkeys(dates, "{:%Y-%m-%d}") | (formats or {})
+    cell_formats = {name: _cell_format(name, frame[name].dropna()) for name in frame.columns}
+    cell_formats |= {name: _caller_format(chosen) for name, chosen in (formats or {}).items()}
+    text = [name for name, f in cell_formats.items() if f is None]
+    cell_formats |= dict.fromkeys(text, lambda value: true_minus(str(value)))
+    shown = dict(cell_formats)
+    index_names = [column_labels.label(n) if n is not None else None for n in frame.index.names]
+    frame = frame.rename_axis(index=index_names)
     styler = (
         frame.style.set_caption(html.escape(caption))
-        .format(na_rep="", precision=2, escape="html")
-        .format_index(escape="html", axis=0)
+        .format(shown, subset=list(shown), na_rep="", escape="html")
+        .format_index(_index_format(frame.index), escape="html", axis=0)
         .format_index(escape="html", axis=1)
     )
-    if chosen:  # without `subset`, format() would reset the other columns' precision
-        styler = styler.format(chosen, subset=list(chosen), na_rep="", escape="html")
-    if dates:
-        styler = styler.set_properties(subset=dates, **{"white-space": "nowrap"})
-    return styler.set_table_styles(
-        [{"selector": "caption", "props": "caption-side: top; font-weight: 600; text-align: left"}]
+    if not isinstance(frame.columns, pd.MultiIndex):
+        styler = styler.relabel_index([column_labels.label(c) for c in frame.columns], axis=1)
+    if _is_row_number(frame.index):
+        styler = styler.hide(axis="index")
+    numbers = [n for n in shown if _is_number(frame[n])]
+    fixed = [n for n in shown if n not in numbers and n not in text]  # dates, yes/no: one line
+    styles = [
+        {"selector": "caption", "props": "caption-side: top; font-weight: 600; text-align: left"}
+    ]
+    styles += [
+        {"selector": f"th.col_heading.col{i}", "props": "text-align: right"}
+        for i, name in enumerate(frame.columns)
+        if name in numbers
+    ]
+    right = {"text-align": "right", "white-space": "nowrap", "font-variant-numeric": "tabular-nums"}
+    styler = styler.set_properties(subset=numbers, **right)
+    styler = styler.set_properties(subset=fixed, **{"text-align": "left", "white-space": "nowrap"})
+    wrap = {"text-align": "left", "white-space": "normal", "max-width": "36em"}
+    styler = styler.set_properties(subset=text, **wrap)
+    return styler.set_table_styles(styles)
+
+
+def _is_number(column: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+
+
+def _is_row_number(index: pd.Index) -> bool:
+    """An unnamed integer index carries no meaning for a reader: it is the row's number."""
+    return (
+        not isinstance(index, pd.MultiIndex)
+        and index.name is None
+        and pd.api.types.is_integer_dtype(index)
     )
+
+
+def _index_format(index: pd.Index):
+    if isinstance(index, pd.DatetimeIndex):
+        return _date
+    return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from helpers.analysis.proportions import compare_shares
-from helpers.analysis.survey import check_claims, describe_base_sensitivity
+from helpers.analysis.survey import check_claims, describe_base_sensitivity, findings
 from helpers.ingest.load import read_raw_table
 from helpers.paths import DEFAULT_LAYOUT, raw_path
 
@@ -25,6 +25,30 @@ def test_base_sensitivity_says_the_conclusion_changes_when_significance_differs(
         {"all_respondents": all_respondents, "sovereign_wealth_funds": all_respondents}, 0.95
     )
     assert "the conclusion is the same under every base" in same
+
+
+def test_findings_state_the_shift_the_base_and_the_claims_from_the_figures():
+    all_respondents = compare_shares(44, 136, 59, 141)
+    funds_only = compare_shares(44, 83, 59, 83)
+    by_base = {"all_respondents": all_respondents, "sovereign_wealth_funds": funds_only}
+    checked = pd.DataFrame({"verdict": ["supported", "supported", "misattributed"]})
+    shift, base, claims = findings(by_base, "all_respondents", 0.95, checked)
+    low, high = all_respondents.ci95_diff_pp
+    assert shift == (
+        "Taking the base as all respondents, the share rating China a high or moderate priority "
+        f"rose from 44% to 59%: {all_respondents.diff_pp:+.1f} points (95% interval {low:+.1f} "
+        f"to {high:+.1f}; p = {all_respondents.p_value:.3f}), significant at the 5% level."
+    )
+    assert base == (
+        "Which base the shares are of decides the verdict: under sovereign wealth funds only "
+        "the rise is not significant."
+    )
+    assert claims == (
+        "Of 3 claims about the survey as outlets reported them, 2 supported, 1 misattributed, "
+        "0 contradicted, 0 unverified."
+    )
+    same = findings({"all_respondents": all_respondents}, "all_respondents", 0.95, checked)
+    assert same[1] == "Every possible base gives the same verdict."
 
 
 def claim(claim_id, figure_id, group, share):

@@ -24,7 +24,10 @@ from helpers.ingest.fund_files.checks import today as fund_files_today
 from helpers.ingest.fund_files.sniffing import Sniffed
 from helpers.ingest.fund_files.spreadsheetml_reader import read_spreadsheetml
 
-READABLE = "the readable formats are CSV, XLSX, Parquet and SpreadsheetML (.xls from iShares)"
+READABLE = (
+    "the readable formats are CSV, XLSX, Parquet, SpreadsheetML (.xls from iShares),"
+    " Invesco's JSON and SEC N-PORT filings (XML)"
+)
 
 
 def write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
@@ -416,12 +419,21 @@ def test_truncated_spreadsheetml_is_refused_with_the_position(tmp_path):
     assert "no element found" in problem
 
 
-def test_raw_ampersand_in_spreadsheetml_is_refused_with_the_position(tmp_path):
+def test_raw_ampersand_in_spreadsheetml_is_read_as_an_ampersand(tmp_path):
     text = spreadsheetml(HOLDINGS.replace("TENCENT HOLDINGS LTD", "S&P"), HISTORICAL)
-    (problem,) = refused(write(tmp_path, "MCHI_fund.xls", text))
-    # Line 8 is '<ss:Cell><ss:Data ss:Type="String">S&P</ss:Data></ss:Cell></ss:Row>': '&' is
-    # character 37 and expat points at character 39, the '<' that ends '&P' without a ';'.
-    assert problem == "malformed XML at line 8, column 39: not well-formed (invalid token)"
+    table = read_fund_file(write(tmp_path, "MCHI_fund.xls", text), "history")
+    assert table["nav"].tolist() == [54.3, 54.87, 55.12]
+
+
+def test_malformed_xml_after_a_raw_ampersand_is_refused_with_the_files_own_column(tmp_path):
+    holdings = HOLDINGS.replace(
+        "TENCENT HOLDINGS LTD</ss:Data></ss:Cell>", "S&P & CO</ss:Data></ss:Cel>"
+    )
+    (problem,) = refused(write(tmp_path, "MCHI_fund.xls", spreadsheetml(holdings, HISTORICAL)))
+    # Line 8 is '<ss:Cell><ss:Data ss:Type="String">S&P & CO</ss:Data></ss:Cel></ss:Row>': expat
+    # points at the name of the mismatched end tag, character 56 as written (64 once each '&' is
+    # escaped as '&amp;').
+    assert problem == "malformed XML at line 8, column 56: mismatched tag"
 
 
 def test_doctype_and_entity_declarations_are_refused(tmp_path):
@@ -491,7 +503,7 @@ def test_spreadsheetml_with_a_comment_before_the_workbook_is_read(tmp_path):
     assert table["nav"].tolist() == [54.3, 54.87, 55.12]
 
 
-NOT_SPREADSHEETML = ", not a SpreadsheetML workbook"
+NOT_SPREADSHEETML = ", not a SpreadsheetML workbook or an N-PORT filing"
 
 
 @pytest.mark.parametrize(
@@ -507,7 +519,7 @@ NOT_SPREADSHEETML = ", not a SpreadsheetML workbook"
         ),
         ("<Workbook></Workbook>", f"an XML document whose root is <Workbook>{NOT_SPREADSHEETML}"),
         ("<!-- never closed\n<Workbook/>", "XML whose start could not be read"),
-        ("<123>\n", "markup that is not a SpreadsheetML workbook"),
+        ("<123>\n", "markup that is not a SpreadsheetML workbook or an N-PORT filing"),
     ],
 )
 def test_markup_that_is_not_spreadsheetml_is_described(tmp_path, text, described):
@@ -625,6 +637,8 @@ def test_a_unit_column_with_several_units_is_refused(tmp_path):
         (["January 12, 2026", "January 13, 2026"], ["2026-01-12", "2026-01-13"]),
         (["20260112", "20260113"], ["2026-01-12", "2026-01-13"]),
         (["2026-01-12T00:00:00.000", "2026-01-13T00:00:00.000"], ["2026-01-12", "2026-01-13"]),
+        (["2026-01-12T00:00:00Z", "2026-01-13T00:00:00Z"], ["2026-01-12", "2026-01-13"]),
+        (["2026-01-12T00:00:00.000Z", "2026-01-13T00:00:00.000Z"], ["2026-01-12", "2026-01-13"]),
         (["13/01/2025", "02/01/2025"], ["2025-01-13", "2025-01-02"]),  # day first
         (["01/13/2025", "1/2/2025"], ["2025-01-13", "2025-01-02"]),  # month first
     ],

@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ElementTree
 import IPython.display
 import matplotlib.pyplot as plt
 import pandas as pd
+import pytest
 
 from helpers.present import plots, show
 
@@ -18,7 +19,9 @@ def test_a_long_table_shows_its_first_rows_and_says_so():
     frame = pd.DataFrame({"ticker": [f"T{i}" for i in range(1200)], "flow_usd": 1.0})
     styler = show.table(frame, "Flagged fund-days", sample=True, first_rows=50)
     assert len(styler.data) == 50
-    assert styler.caption == "Flagged fund-days (the first 50 of 1,200) (SAMPLE DATA (SYNTHETIC))"
+    assert (
+        styler.caption == "Flagged fund-days (the first 50 of 1,200) \u2014 SAMPLE DATA (SYNTHETIC)"
+    )
 
 
 def test_a_short_table_is_shown_whole():
@@ -62,7 +65,7 @@ def test_a_chart_is_an_embedded_vector_image_with_its_caption(monkeypatch):
 
 def test_a_chart_of_sample_data_says_so_in_its_caption(monkeypatch):
     html_text = shown_chart(monkeypatch, "Net flow per ETF", sample=True)
-    assert f"Net flow per ETF ({show.SAMPLE_MARK.upper()})</figcaption>" in html_text
+    assert f"Net flow per ETF \u2014 {show.SAMPLE_MARK.upper()}</figcaption>" in html_text
     assert show.SAMPLE_MARK in embedded_svg(html_text)  # and on the chart itself
 
 
@@ -104,3 +107,103 @@ def test_the_flow_return_band_is_the_same_on_every_run():
     with matplotlib.rc_context():  # the page style (fixed SVG ids), for this test only
         plots.use_style()
         assert drawn() == drawn()
+
+
+def test_money_and_percentages_carry_a_true_minus_sign():
+    assert show.usd_bn(-1.4e9) == "\u2212\u2060$1.40bn"
+    assert show.usd_bn(2.3e9) == "+\u2060$2.30bn"
+    assert show.usd_bn(-5e8, signed=False) == "\u2212\u2060$0.50bn"
+    assert show.usd_bn(4.2e6) == "+\u2060$4.2mn"  # not "+$0.00bn"
+    assert show.usd_bn(0.0) == "+\u2060$0.00bn"
+    assert show.pct(-3.25, signed=True) == "\u22123.2%"
+    assert show.pct(12.345) == "12.3%"
+    assert "-" not in show.usd_bn(-1.4e9) + show.pct(-1.0)
+
+
+# --- tables for people ----------------------------------------------------------------------------
+
+
+def _cells(styler) -> tuple[list[str], list[str]]:
+    """The header texts and the cell texts of a rendered table."""
+    page = styler.to_html()
+    return re.findall(r"<th[^>]*>(.*?)</th>", page), re.findall(r"<td[^>]*>(.*?)</td>", page)
+
+
+def test_a_table_reads_for_people():
+    frame = pd.DataFrame(
+        {
+            "ticker": ["KWEB", "FXI"],
+            "flow_usd": [2.3e9, -1.4e9],
+            "last_net_assets_usd": [1e10, 2e10],
+            "flag_stale_nav": [True, False],
+            "date": pd.to_datetime(["2025-01-21", "2025-02-03"]),
+            "largest_inflow_month": pd.to_datetime(["2025-01-01", None]),
+            "rows_read": [3, 1200],
+            "difference": [-0.5, 1.25],
+        },
+        index=[11, 25],  # what a filtered table keeps: row numbers that mean nothing to a reader
+    )
+    headers, cells = _cells(show.table(frame, "Flows"))
+    assert headers == [
+        "ETF", "Net flow", "Net assets, last day", "Flag: stale nav", "Date",
+        "Largest inflow (month)", "Rows read", "Difference",
+    ]  # fmt: skip
+    assert cells[:8] == [
+        "KWEB", "+\u2060$2.30bn", "$10.00bn", "yes", "2025-01-21", "2025-01-01", "3", "\u22120.50",
+    ]  # fmt: skip
+    assert cells[8:] == [
+        "FXI",
+        "\u2212\u2060$1.40bn",
+        "$20.00bn",
+        "no",
+        "2025-02-03",
+        "",
+        "1,200",
+        "1.25",
+    ]
+    assert "00:00:00" not in show.table(frame, "Flows").to_html()
+
+
+def test_a_meaningful_index_is_kept_and_labelled():
+    frame = pd.DataFrame({"flow_usd": [1e9]}, index=pd.Index(["technology"], name="cohort"))
+    headers, cells = _cells(show.table(frame, "Cohorts"))
+    assert "Cohort" in headers and "technology" in headers + cells
+
+
+def test_numbers_are_right_aligned_and_text_wraps():
+    frame = pd.DataFrame({"note": ["a long explanation " * 5], "flow_usd": [1e9]})
+    page = show.table(frame, "Notes").to_html()
+    assert re.search(r"col0 \{[^}]*text-align: left;[^}]*white-space: normal", page)
+    assert re.search(r"col1 \{[^}]*text-align: right;[^}]*white-space: nowrap", page)
+    assert re.search(r"th\.col_heading\.col1 \{\s*text-align: right", page)
+
+
+def test_a_notebooks_own_format_wins_and_keeps_a_true_minus():
+    frame = pd.DataFrame({"organic_growth_pct": [-3.21]})
+    _, cells = _cells(show.table(frame, "Growth", formats={"organic_growth_pct": "{:+.1f}%"}))
+    assert cells == ["\u22123.2%"]
+
+
+# --- generated text -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("interval -0.7 to +28.7", "interval \u22120.7 to +28.7"),
+        ("an outflow of -$3.2bn", "an outflow of \u2212$3.2bn"),
+        ("(-1.5)", "(\u22121.5)"),
+        ("2025-01-21, 2024-2025, well-known, x-1", "2025-01-21, 2024-2025, well-known, x-1"),
+    ],
+)
+def test_true_minus_signs_in_text_but_not_in_dates_ranges_or_words(text, expected):
+    assert show.true_minus(text) == expected
+
+
+def test_findings_are_a_list_under_their_heading(monkeypatch):
+    shown = []
+    monkeypatch.setattr(show, "display", lambda obj: shown.append(obj.data))
+    show.findings(["KWEB took in $2.3bn.", "FXI lost -$2.3bn."])
+    assert shown == [
+        f"#### {show.FINDINGS_HEADING}\n\n- KWEB took in \\$2.3bn.\n- FXI lost \u2212\\$2.3bn."
+    ]

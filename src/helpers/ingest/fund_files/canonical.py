@@ -24,6 +24,7 @@ from helpers.ingest.fund_files.checks import (
     flow_scale,
 )
 from helpers.ingest.fund_files.csv_reader import read_csv
+from helpers.ingest.fund_files.json_reader import read_json
 from helpers.ingest.fund_files.layout import FileKind, Layout
 from helpers.ingest.fund_files.parquet_reader import read_parquet
 from helpers.ingest.fund_files.sniffing import Sniffed, sniff
@@ -31,11 +32,23 @@ from helpers.ingest.fund_files.spreadsheetml_reader import read_spreadsheetml
 from helpers.ingest.fund_files.table import Table, without_blank_rows
 from helpers.ingest.fund_files.xlsx_reader import read_xlsx
 
+
+def _monthly_filing(path: Path, sniffed: Sniffed, kind: FileKind) -> tuple[Table, Layout]:
+    """N-PORT filings hold monthly flows, not daily rows: they have a reader of their own."""
+    raise InvalidDataError(
+        path,
+        "it is an SEC N-PORT filing (flows per month), read by read_nport_filing,"
+        " not a table of daily values",
+    )
+
+
 _READERS: dict[str, Callable[[Path, Sniffed, FileKind], tuple[Table, Layout]]] = {
     "csv": read_csv,
     "xlsx": read_xlsx,
     "spreadsheetml": read_spreadsheetml,
     "parquet": read_parquet,
+    "json": read_json,
+    "nport": _monthly_filing,
 }
 
 
@@ -55,8 +68,9 @@ def _duplicates(
     if not repeat.any():
         return np.ones(len(keys), dtype=bool), []
     differs = np.zeros(len(keys), dtype=bool)
-    for column in values.values():
-        differs[1:] |= column[1:] != column[:-1]
+    for column in values.values():  # NaN (a NAV-only file's shares) equals NaN here
+        later, earlier = column[1:], column[:-1]
+        differs[1:] |= (later != earlier) & ~(np.isnan(later) & np.isnan(earlier))
     group = np.cumsum(~repeat) - 1
     conflicting = np.unique(group[repeat & differs])[:MAX_LISTED_ROWS]
     members = np.flatnonzero(np.isin(group, conflicting))
@@ -112,7 +126,8 @@ def read_fund_file(path: str | Path, kind: FileKind, *, date_format: str = "") -
     Returns date, ticker, nav, shares_outstanding, source_row (history) or date, ticker,
     flow_usd, source_row (flows), sorted by ticker and date. For history files without a
     shares-outstanding column, shares outstanding are computed as net assets / NAV (net assets in
-    US dollars, scaled by a unit in its header). Flows are converted to US dollars with the unit
+    US dollars, scaled by a unit in its header); a NAV-only file (Invesco's NAV history) has
+    shares outstanding NaN on every row. Flows are converted to US dollars with the unit
     stated in the header or the 'Unit' column. `date_format` (a strftime format such as
     "%d/%m/%Y") settles slash dates that could be day-first or month-first. The package docstring
     (helpers.ingest.fund_files) lists the recognised formats, headers, units and date rules.
@@ -154,5 +169,7 @@ def _in_units(values: dict[str, np.ndarray], layout: Layout, flow_unit_scale: fl
     if "shares_outstanding" in values:
         scale = layout.values["shares_outstanding"].unit.scale or 1.0
         return {"nav": nav, "shares_outstanding": values["shares_outstanding"] * scale}
-    net_assets = values["net_assets"] * (layout.values["net_assets"].unit.scale or 1.0)
-    return {"nav": nav, "shares_outstanding": net_assets / nav}
+    if "net_assets" in values:
+        net_assets = values["net_assets"] * (layout.values["net_assets"].unit.scale or 1.0)
+        return {"nav": nav, "shares_outstanding": net_assets / nav}
+    return {"nav": nav, "shares_outstanding": np.full(len(nav), np.nan)}  # NAV-only formats

@@ -1,7 +1,9 @@
 """Parsing cells: numbers, dates and tickers, a whole column at a time.
 
 Typed cells (numbers and dates from XLSX or Parquet) are used as they are; text is cleaned
-("$1,234.5", "(1,234)", "--") and parsed, each distinct value once where that is cheaper.
+("$1,234.5", "(1,234)", "--") and parsed, each distinct value once where that is cheaper. In a
+workbook, a number in a date column is an Excel serial date (1900 date system) up to Excel's
+last date; numbers above it, and numbers elsewhere, are read as digits like 20260112 (YYYYMMDD).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ _DATE_FORMATS = (
     "%Y-%m-%d",
     "%Y-%m-%dT%H:%M:%S.%f",
     "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S.%fZ",
+    "%Y-%m-%dT%H:%M:%SZ",
     "%Y-%m-%d %H:%M:%S",
     "%b %d, %Y",
     "%B %d, %Y",
@@ -35,6 +39,8 @@ _DATE_FORMATS = (
     "%Y/%m/%d",
 )
 DAY_US = 86_400_000_000  # microseconds in a day
+# Excel's serial number of 9999-12-31, its last date; YYYYMMDD numbers start at 10000101.
+_LAST_EXCEL_SERIAL = 2_958_465
 _SLASH_DATE = r"^(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})$"
 _DAY_FIRST = ("%d/%m/%Y", "%d/%m/%y")
 _MONTH_FIRST = ("%m/%d/%Y", "%m/%d/%y")
@@ -130,11 +136,14 @@ def _numbers_from_text(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return np.where(negative, -numbers, numbers), missing
 
 
-def parse_dates(column: pd.Series, header: str, date_format: str) -> Parsed:
+def parse_dates(
+    column: pd.Series, header: str, date_format: str, *, excel_serials: bool = False
+) -> Parsed:
     """A column of dates as midnight datetime64[us]: typed, or text in one format throughout.
 
     `date_format` (may be "") is tried first; ambiguous slash dates without it are a problem of
-    the whole column (`Parsed.problem`).
+    the whole column (`Parsed.problem`). With `excel_serials` (a workbook's column), numbers up
+    to Excel's last serial date are Excel serial dates.
     """
     if pd.api.types.is_datetime64_any_dtype(column):  # typed: no text round trip
         values = _typed_dates(column)
@@ -144,7 +153,10 @@ def parse_dates(column: pd.Series, header: str, date_format: str) -> Parsed:
     typed = kinds == _DATE
     if typed.any():
         values[typed] = _typed_dates(pd.to_datetime(column[typed]))
-    texts = (kinds == _TEXT) | (kinds == _NUMBER)
+    serial = _excel_serials(column, kinds) if excel_serials else np.zeros(len(column), bool)
+    if serial.any():
+        values[serial] = _excel_dates(column[serial])
+    texts = (kinds == _TEXT) | ((kinds == _NUMBER) & ~serial)
     missing = kinds == _MISSING
     parsed = Parsed(values, missing, np.zeros(len(column), dtype=bool))
     if texts.any():
@@ -166,6 +178,25 @@ def _typed_dates(dates: pd.Series) -> np.ndarray:
     if np.any(known.view(np.int64) % DAY_US):
         values = dates.dt.normalize().to_numpy("datetime64[us]")
     return values
+
+
+def _excel_serials(column: pd.Series, kinds: np.ndarray) -> np.ndarray:
+    """Which cells are numbers in the range of Excel serial dates (1 to 9999-12-31's)."""
+    serial = kinds == _NUMBER
+    if serial.any():
+        number = pd.to_numeric(column[serial].astype(float)).to_numpy(float)
+        serial[serial] = (number >= 1) & (number <= _LAST_EXCEL_SERIAL)
+    return serial
+
+
+def _excel_dates(serials: pd.Series) -> np.ndarray:
+    """Excel serial numbers (1900 date system, its 1900-02-29 quirk included) as midnight
+    datetime64[us], converted by openpyxl for each distinct number; a time of day is dropped."""
+    from openpyxl.utils.datetime import from_excel
+
+    codes, distinct = pd.factorize(serials.astype(float))
+    dates = pd.DatetimeIndex([from_excel(number) for number in distinct]).normalize()
+    return dates.to_numpy("datetime64[us]")[codes]
 
 
 def _date_text(column: pd.Series, kinds: np.ndarray) -> pd.Series:

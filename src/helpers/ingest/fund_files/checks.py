@@ -110,7 +110,7 @@ def checked_values(table: Table, layout: Layout, problems: Problems) -> dict[str
 def checked_dates(table: Table, layout: Layout, problems: Problems, date_format: str) -> np.ndarray:
     """The date column parsed, with empty, unreadable and future dates reported."""
     raw = table.cells[layout.date.position]
-    parsed = parse_dates(raw, layout.date.header, date_format)
+    parsed = parse_dates(raw, layout.date.header, date_format, excel_serials=table.excel_dates)
     if parsed.problem:
         problems.file(parsed.problem)
         return parsed.values

@@ -144,16 +144,34 @@ class Layout:
     date: Column
     values: dict[str, Column]
     ticker: Column | None = None
-    file_ticker: str = ""
+    file_ticker: str = ""  # the ticker of every row: stated above the header, or the file name's
     unit: Column | None = None
     positions: list[int] = field(default_factory=list)
 
 
-def _ticker_from_file_name(path: str | Path) -> str:
+def ticker_from_file_name(path: str | Path) -> str:
     """The first whole token of 2-5 capital letters in the file's name ('' if none)."""
     for token in re.split(r"[_\-\s.]+", Path(path).stem):
         if re.fullmatch(TICKER_PATTERN, token) and token not in _NOT_TICKERS:
             return token
+    return ""
+
+
+def ticker_stated_above(rows: Sequence[tuple[int, Sequence[object]]], path: Path) -> str:
+    """The ticker a "Ticker:" label names in the rows above a header ("Ticker:", "ASHR" in
+    Xtrackers' exports), or "" if no row has the label. A label followed by no ticker is refused.
+    """
+    for number, values in rows:
+        for position, value in enumerate(values):
+            if not (isinstance(value, str) and re.fullmatch(r"\s*ticker\s*:\s*", value, re.I)):
+                continue
+            stated = next((v for v in values[position + 1 :] if str(v or "").strip()), None)
+            ticker = str(stated or "").strip().upper()
+            if not re.fullmatch(TICKER_PATTERN, ticker):
+                found = f"{str(stated).strip()!r}" if stated is not None else "nothing"
+                problem = f"'Ticker:' is followed by {found}, not a ticker (2 to 5 letters)"
+                raise InvalidDataError(path, f"row {number}: {problem}")
+            return ticker
     return ""
 
 
@@ -190,20 +208,26 @@ def _missing_column(role: str, headers: Sequence[object], also: str = "") -> str
     )
 
 
-def find_layout(headers: Sequence[object], kind: FileKind, path: Path) -> Layout:
-    """Assign the file's columns to roles, or refuse naming what is missing or unclear."""
+_NO_TICKER = "no ticker: add a 'Ticker' column or name the file after the fund's ticker"
+
+
+def find_layout(
+    headers: Sequence[object], kind: FileKind, path: Path, *, stated_ticker: str = ""
+) -> Layout:
+    """Assign the file's columns to roles, or refuse naming what is missing or unclear.
+
+    Without a ticker column, the ticker is `stated_ticker` (a 'Ticker:' row above the header),
+    else the file name's.
+    """
     found = _find_columns(headers)
     problems: list[str] = []
     date = _pick(found, "date", problems)
     if date is None:
         problems.append(_missing_column("date", headers))
     ticker = _pick(found, "ticker", problems)
-    file_ticker = "" if ticker else _ticker_from_file_name(path)
+    file_ticker = "" if ticker else (stated_ticker or ticker_from_file_name(path))
     if not ticker and not file_ticker:
-        problems.append(
-            "no ticker: add a 'Ticker' column or name the file after the fund's ticker"
-            " (e.g. MCHI_fund.xls)"
-        )
+        problems.append(f"{_NO_TICKER} (e.g. MCHI_fund.xls)")
     values = (
         _history_columns(found, headers, problems)
         if kind == "history"
@@ -217,6 +241,20 @@ def find_layout(headers: Sequence[object], kind: FileKind, path: Path) -> Layout
     columns = [date, ticker, unit, *values.values()]
     layout.positions = sorted({c.position for c in columns if c is not None})
     return layout
+
+
+def fixed_layout(headers: Sequence[str], roles: dict[str, int], path: Path) -> Layout:
+    """The layout of a format whose columns are known by name (JSON keys): `roles` maps each
+    role to its position in `headers`; the ticker is the file name's."""
+    ticker = ticker_from_file_name(path)
+    if not ticker:
+        raise InvalidDataError(
+            path, "no ticker: name the file after the fund's ticker (e.g. CQQQ_navs.json)"
+        )
+    unitless = Unit(None, None)
+    columns = {role: Column(p, headers[p], unitless) for role, p in roles.items()}
+    date = columns.pop("date")
+    return Layout(date, columns, file_ticker=ticker, positions=sorted(roles.values()))
 
 
 def _history_columns(found: dict, headers: Sequence[object], problems: list[str]) -> dict:

@@ -1,7 +1,9 @@
 """SpreadsheetML 2003 XML (iShares' .xls): the sheet named "Historical", streamed by defusedxml.
 
-A DOCTYPE or ENTITY declaration is refused (entity expansion), as is malformed XML, with its
-line and column.
+The workbook is read as iShares sends it: a bare "&" (in its links' `ss:HRef`) is escaped on
+the way to the parser (safe_xml.BareAmpersandsEscaped), a byte-order mark and the `ss:` prefix
+are taken as they come, sparse cells are placed by `ss:Index`. A DOCTYPE or ENTITY declaration
+is refused (entity expansion), as is XML malformed otherwise, with its line and column.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from helpers.ingest.fund_files.layout import (
 from helpers.ingest.fund_files.safe_xml import (
     DTD_REFUSAL,
     SPREADSHEETML_NS,
+    BareAmpersandsEscaped,
     DefusedXmlException,
     iterparse,
     local_name,
@@ -32,13 +35,13 @@ from helpers.ingest.fund_files.table import Table, table_from_rows
 
 def read_spreadsheetml(path: Path, sniffed: Sniffed, kind: FileKind) -> tuple[Table, Layout]:
     """The rows of the sheet 'Historical' from its header row on, and their layout."""
-    sheets, rows = _historical_rows(path)
+    sheets, rows = _historical_rows(path, sniffed)
     if rows is None:
         found = ", ".join(f"'{s}'" for s in sheets) or "none"
         raise InvalidDataError(path, f"no sheet named 'Historical'; sheets found: {found}")
     start = header_index([values for _, values in rows])
     if start is not None:
-        return table_from_rows(rows[start:], path, kind)
+        return table_from_rows(rows, start, path, kind)
     raise InvalidDataError(
         path,
         f"sheet 'Historical' has no header row with a date column in its first"
@@ -50,7 +53,9 @@ def _ss_attribute(element: ET.Element, name: str) -> str | None:
     return element.get(f"{{{SPREADSHEETML_NS}}}{name}", element.get(name))
 
 
-def _historical_rows(path: Path) -> tuple[list[str], list[tuple[int, list]] | None]:
+def _historical_rows(
+    path: Path, sniffed: Sniffed
+) -> tuple[list[str], list[tuple[int, list]] | None]:
     """(all sheet names, rows of the sheet named 'Historical' or None), streaming the XML.
 
     Sniffing refused a DOCTYPE before the root already; parsing with defusedxml here too keeps
@@ -59,9 +64,12 @@ def _historical_rows(path: Path) -> tuple[list[str], list[tuple[int, list]] | No
     sheets: list[str] = []
     rows: list[tuple[int, list]] | None = None
     reading, row_number = False, 0
-    try:
-        with path.open("rb") as handle:
-            for event, element in iterparse(handle, ("start", "end")):
+    with path.open("rb") as handle:
+        stream = BareAmpersandsEscaped(
+            handle, ascii_compatible=not sniffed.encoding.startswith("utf-16")
+        )
+        try:
+            for event, element in iterparse(stream, ("start", "end")):
                 tag = local_name(element.tag)
                 if event == "start" and tag == "Worksheet":
                     sheets.append(_ss_attribute(element, "Name") or "")
@@ -76,13 +84,13 @@ def _historical_rows(path: Path) -> tuple[list[str], list[tuple[int, list]] | No
                 elif event == "end" and tag == "Worksheet":
                     reading = False
                     element.clear()
-    except DefusedXmlException:
-        raise refusal(path, DTD_REFUSAL) from None
-    except ET.ParseError as error:
-        line, column = error.position  # expat counts columns from 0; editors from 1
-        raise InvalidDataError(
-            path, f"malformed XML at line {line}, column {column + 1}: {ErrorString(error.code)}"
-        ) from None
+        except DefusedXmlException:
+            raise refusal(path, DTD_REFUSAL) from None
+        except ET.ParseError as error:
+            line, column = error.position  # expat counts columns from 0; editors from 1
+            column = stream.original_column(line, column)
+            problem = f"malformed XML at line {line}, column {column + 1}"
+            raise InvalidDataError(path, f"{problem}: {ErrorString(error.code)}") from None
     return sheets, rows
 
 

@@ -9,34 +9,40 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.ingest.fund_files.layout import FileKind, Layout, find_layout
+from helpers.ingest.fund_files.layout import FileKind, Layout, find_layout, ticker_stated_above
 
 
 @dataclass
 class Table:
-    """Raw cells (columns labelled by their position in `headers`) and each row's number."""
+    """Raw cells (columns labelled by their position in `headers`) and each row's number;
+    `excel_dates`: a number in the date column is an Excel serial date (workbooks)."""
 
     headers: list[str]
     cells: pd.DataFrame
     source_row: np.ndarray
+    excel_dates: bool = False
 
 
 def table_from_rows(
-    rows: list[tuple[int, Sequence[object]]], path: Path, kind: FileKind
+    rows: list[tuple[int, Sequence[object]]], start: int, path: Path, kind: FileKind
 ) -> tuple[Table, Layout]:
-    """A table from a header row followed by data rows (workbooks)."""
+    """A table from a workbook's (row number, values), whose header is rows[start]; a ticker
+    stated above the header ('Ticker:', 'ASHR') is the ticker of a file without a ticker column.
+    """
+    stated_ticker = ticker_stated_above(rows[:start], path)
+    rows = rows[start:]
     width = max(len(values) for _, values in rows)
     header, *data = rows
     headers = [str(v).strip() if v is not None else "" for v in header[1]]
     headers += [""] * (width - len(headers))
-    layout = find_layout(headers, kind, path)
+    layout = find_layout(headers, kind, path, stated_ticker=stated_ticker)
     cells = pd.DataFrame(
         [list(values) + [None] * (width - len(values)) for _, values in data],
         columns=range(width),
         dtype=object,
     )
     numbers = np.array([number for number, _ in data], dtype=np.int64)
-    return Table(headers, cells, numbers), layout
+    return Table(headers, cells, numbers, excel_dates=True), layout
 
 
 def without_blank_rows(table: Table) -> Table:
@@ -52,7 +58,7 @@ def without_blank_rows(table: Table) -> Table:
         return table
     keep = ~blank
     cells = table.cells[keep].reset_index(drop=True)
-    return Table(table.headers, cells, table.source_row[keep])
+    return Table(table.headers, cells, table.source_row[keep], table.excel_dates)
 
 
 def _is_text(column: pd.Series) -> bool:

@@ -1,4 +1,8 @@
-"""XLSX workbooks (openpyxl): the sheet named "Historical" first, else the first with a header."""
+"""XLSX workbooks (openpyxl): the sheet named "Historical" first, else the first with a header.
+
+A "Ticker:" row above the header (Xtrackers' exports) names the ticker; sniffing has checked the
+archive's sizes before openpyxl unpacks anything (zip bombs).
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from helpers.ingest.fund_files.table import Table, table_from_rows
 
 
 def read_xlsx(path: Path, sniffed: Sniffed, kind: FileKind) -> tuple[Table, Layout]:
-    """The rows from the header row on of the first sheet that has one ('Historical' first)."""
+    """The rows of the first sheet that has a header row ('Historical' first), the layout."""
     import openpyxl  # only needed for workbooks
 
     try:
@@ -28,17 +32,17 @@ def read_xlsx(path: Path, sniffed: Sniffed, kind: FileKind) -> tuple[Table, Layo
         raise InvalidDataError(path, f"not a readable XLSX workbook ({error})") from None
     sheets = list(workbook.sheetnames)
     try:
-        rows = []
+        rows, start = [], None
         for name in sorted(sheets, key=lambda n: n.strip().casefold() != "historical"):
-            rows = _sheet_rows_from_header(workbook[name])
-            if rows:
+            rows, start = _sheet_rows(workbook[name])
+            if start is not None:
                 break
     except Exception as error:  # damaged sheet XML inside the zip
         raise InvalidDataError(path, f"not a readable XLSX workbook ({error})") from None
     finally:
         workbook.close()
-    if rows:
-        return table_from_rows(rows, path, kind)
+    if start is not None:
+        return table_from_rows(rows, start, path, kind)
     found = ", ".join(f"'{n}'" for n in sheets)
     raise InvalidDataError(
         path,
@@ -47,9 +51,10 @@ def read_xlsx(path: Path, sniffed: Sniffed, kind: FileKind) -> tuple[Table, Layo
     )
 
 
-def _sheet_rows_from_header(sheet) -> list[tuple[int, Sequence[object]]]:
-    """(row number, values) from the header row (see header_index) to the end; [] if none."""
+def _sheet_rows(sheet) -> tuple[list[tuple[int, Sequence[object]]], int | None]:
+    """The sheet's (row number, values) and the index of its header row (see header_index);
+    ([first rows], None) when it has none, without reading further."""
     numbered = enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1)
     first = list(itertools.islice(numbered, HEADER_SEARCH_ROWS))
     start = header_index([values for _, values in first])
-    return [] if start is None else first[start:] + list(numbered)
+    return (first, None) if start is None else (first + list(numbered), start)
