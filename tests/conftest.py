@@ -25,8 +25,15 @@ SHARED_RUNS = {"published_run": build_published_run, "own_data_run": build_own_d
 
 
 def pytest_collection_modifyitems(items) -> None:
-    """Tests that read a shared run last, so that the other tests run while it is built."""
-    items.sort(key=lambda item: bool(SHARED_RUNS.keys() & set(item.fixturenames)))
+    """Tests that read a shared run last, so that the other tests run while it is built; within
+    each part the tests that run notebooks (marked `pipeline`) first, so that the quick ones
+    fill the cores at the end (pytest-xdist hands tests out in this order)."""
+    items.sort(
+        key=lambda item: (
+            bool(SHARED_RUNS.keys() & set(item.fixturenames)),
+            item.get_closest_marker("pipeline") is None,
+        )
+    )
 
 
 @pytest.fixture(scope="session", autouse=True)
