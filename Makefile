@@ -12,7 +12,7 @@ KERNELSPEC := $(VENV)/share/jupyter/kernels/$(KERNEL)/kernel.json
 RUNTIME    := $(STAMP) $(KERNELSPEC)
 
 .DEFAULT_GOAL := help
-.PHONY: help install git-setup lab report test lint bench reliability lock sample clean
+.PHONY: help install git-setup lab fetch report test lint bench reliability lock sample clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ git-setup: $(STAMP)
 lab: install  ## JupyterLab in notebooks/ on the project's kernel (ARGS go to jupyter lab)
 	PATH="$(NOTEBOOK_TOOLS):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir=. \
 	  --ContentsManager.preferred_dir=notebooks --MultiKernelManager.default_kernel_name=$(KERNEL) $(ARGS)
+
+fetch: $(STAMP)  ## download real fund data into data/raw/fetched/ (issuers, SEC N-PORT; see fetch.yaml)
+	$(BIN)/chinaflows fetch $(ARGS)
 
 report: $(RUNTIME)  ## run the pipeline on the data in data/raw and print the report's path
 	$(BIN)/chinaflows run $(ARGS)

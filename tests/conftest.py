@@ -11,7 +11,7 @@ from built_once import built_once, process_from_json, start_building
 from diamond_project import make_diamond_project, run_once_for_all
 from own_data import build_own_data_run
 from project_runs import build_published_run
-from two_funds import history_table
+from two_funds import canonical_of, history_table
 
 from helpers.ingest.daily_flows import derive_daily_flows
 
@@ -93,3 +93,9 @@ def history() -> pd.DataFrame:
 def daily(history) -> pd.DataFrame:
     """The daily flows of `history`."""
     return derive_daily_flows(history)
+
+
+@pytest.fixture
+def canonical(daily) -> pd.DataFrame:
+    """The canonical flows table of `daily` (no N-PORT months)."""
+    return canonical_of(daily)

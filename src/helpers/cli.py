@@ -8,11 +8,19 @@ from __future__ import annotations
 
 import sys
 
+from helpers.fetch.command import add_fetch_arguments, run_fetch
 from notebook_pipeline import cli
 from notebook_pipeline.cli import StudyCommand
 
 # The study's own verbs, by name (each a StudyCommand).
-STUDY_COMMANDS: dict[str, StudyCommand] = {}
+STUDY_COMMANDS: dict[str, StudyCommand] = {
+    "fetch": StudyCommand(
+        help="download real fund data (issuer histories and snapshots, SEC N-PORT) into"
+        " data/raw/fetched/, checked, and kept as it arrived",
+        add_arguments=add_fetch_arguments,
+        handle=run_fetch,
+    ),
+}
 
 
 def main(argv: list[str] | None = None) -> int:

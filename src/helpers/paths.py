@@ -26,12 +26,20 @@ RAW_FILES = {
 SAMPLE_FUND_HISTORY = Path("sample") / "fund_history_sample.csv"
 USER_FUND_HISTORY_DIR = "fund_history"
 USER_FLOWS_DIR = "flows"
+# What `chinaflows fetch` keeps: <source>/<TICKER>/<UTC time>_<name>, and <source>/manifest.csv
+FETCH_SOURCES_FILE = "fetch.yaml"  # at the project root; `chinaflows fetch --config` names another
+FETCHED_DIR = "fetched"
+FETCH_MANIFEST = "manifest.csv"
 
 # Tables and results written to data/processed by the notebooks.
 PROCESSED_FILES = {
     **{name: f"{name}.parquet" for name in RAW_FILES},
     "fund_history": "fund_history.parquet",
     "daily_flows": "daily_flows.parquet",
+    "fund_flows": "fund_flows.parquet",
+    "fund_sources": "fund_sources.parquet",
+    "flow_crosscheck": "flow_crosscheck.parquet",
+    "restatements": "restatements.parquet",
     "calendar_gaps": "calendar_gaps.parquet",
     "data_quality": "data_quality.parquet",
     "flows_summary": "flows_summary.json",
@@ -56,10 +64,13 @@ DEFAULT_LAYOUT = ProjectLayout(find_project_root())
 
 def copy_project_inputs(target: Path, source: ProjectLayout = DEFAULT_LAYOUT) -> Path:
     """Copy what a run reads (notebooks/, pipeline.yaml, data/raw) into `target`, leaving out
-    the researcher's own files in the drop-in folders (their READMEs are kept): a copy for
-    tests and benchmarks that runs on the shipped data. Returns `target`."""
+    the researcher's own files in the drop-in folders and the downloads of `chinaflows fetch`
+    (READMEs are kept): a copy for tests and benchmarks that runs on the shipped data. Returns
+    `target`."""
     copy = ProjectLayout(Path(target))
-    own_data = {source.raw_dir / USER_FUND_HISTORY_DIR, source.raw_dir / USER_FLOWS_DIR}
+    own_data = {
+        source.raw_dir / folder for folder in (USER_FUND_HISTORY_DIR, USER_FLOWS_DIR, FETCHED_DIR)
+    }
 
     def own_files(folder: str, names: list[str]) -> list[str]:
         if Path(folder) not in own_data:

@@ -6,6 +6,7 @@ Part of the engine's public base: a study's steps write their outputs with these
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -32,6 +33,21 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def move_file(source: Path, destination: Path) -> Path:
+    """Move `source` to `destination` (replacing it) by one rename, so that a reader sees the
+    old file or the new one, never a part; across file systems, by a copy beside `destination`
+    renamed over it. Returns `destination`."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(source, destination)
+    except OSError as error:
+        if error.errno != errno.EXDEV:
+            raise
+        write_atomically(destination, lambda temporary: shutil.copy2(source, temporary))
+        source.unlink()
+    return destination
 
 
 def write_json(content: Any, path: str | Path) -> Path:

@@ -12,7 +12,6 @@ on the way leaves only its staging folders, which the next run deletes.
 
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 from pathlib import Path
@@ -82,15 +81,7 @@ def publish_processed(built: Path, target: Path) -> list[Path]:
         destination = target / source.relative_to(built)
         if destination.exists() and os.path.samefile(source, destination):
             continue  # still the published file: no notebook replaced it
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.replace(source, destination)
-        except OSError as error:
-            if error.errno != errno.EXDEV:
-                raise
-            # data/processed on another file system: copy beside the target, then rename
-            files.write_atomically(destination, lambda temp, s=source: shutil.copy2(s, temp))
-        moved.append(destination)
+        moved.append(files.move_file(source, destination))
     return moved
 
 

@@ -88,6 +88,7 @@ CLEANING_PARAMETERS = {
     "date_format": "",
     "duplicate_dates": "refuse",
     "unknown_tickers": "refuse",
+    "crosscheck_tolerance_pct": 5.0,
 }
 
 
@@ -157,10 +158,10 @@ def test_real_unknown_override_lists_the_valid_names(real_pipeline):
     with pytest.raises(InvalidParameterError) as caught:
         resolve_parameters(real_pipeline, {"tolerance": "2"}, "2025-12-31")
     assert str(caught.value) == (
-        "unknown parameter(s) tolerance; valid names: as_of, cohorts, confidence, date_format, "
-        "duplicate_dates, event_window_days, large_flow_pct, nav_basis, performance_freq, "
-        "processed_dir, raw_dir, shares_lag_days, stale_nav_days, survey_base, tolerance_pct, "
-        "unknown_tickers"
+        "unknown parameter(s) tolerance; valid names: as_of, cohorts, confidence, "
+        "crosscheck_tolerance_pct, date_format, duplicate_dates, event_window_days, "
+        "large_flow_pct, nav_basis, performance_freq, processed_dir, raw_dir, shares_lag_days, "
+        "stale_nav_days, survey_base, tolerance_pct, unknown_tickers"
     )
 
 
@@ -472,6 +473,11 @@ def test_step_lineage_follows_inputs_through_their_writers(real_pipeline):
         "02_etf_flows",  # reads it
         "04_summary",  # reads 02's summary, made from it
     }
+    assert resting_on("data/processed/fund_flows.parquet") == {
+        "01_clean_data",
+        "02_etf_flows",
+        "04_summary",
+    }  # the pages whose headers say what each ETF's flows rest on
     assert resting_on("data/processed/survey_summary.json") == {
         "03_sovereign_survey",
         "04_summary",

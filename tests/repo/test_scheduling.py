@@ -1,4 +1,4 @@
-"""Scheduled runs: the GitHub Actions workflow and docs/scheduling.md call `make report`."""
+"""Scheduled runs: the GitHub Actions workflow and docs/scheduling.md fetch, then `make report`."""
 
 from __future__ import annotations
 
@@ -124,3 +124,38 @@ def test_doc_systemd_service_calls_make_report():
     assert all(re.search(r"\bmake report\b", cmd) for cmd in exec_starts), exec_starts
     timer = next(b for b in blocks if "[Timer]" in b)
     assert "OnCalendar=" in timer and "Persistent=true" in timer
+
+
+def test_workflow_fetches_first_and_runs_only_after_fetch_codes_0_and_6():
+    build = load_workflow()["jobs"]["build"]
+    runs = [step.get("run", "") for step in build["steps"]]
+    fetch = next(i for i, r in enumerate(runs) if "chinaflows fetch" in r)
+    report = next(i for i, r in enumerate(runs) if "make report" in r.splitlines())
+    assert fetch < report
+    assert re.search(r"^\s*0\|6\)", runs[fetch], flags=re.MULTILINE), runs[fetch]
+    step = build["steps"][fetch]
+    assert "CHINAFLOWS_SEC_USER_AGENT" in step.get("env", {})
+
+
+def test_workflow_keeps_issuer_downloads_in_the_cache_and_commits_nothing():
+    all_steps = steps(load_workflow())
+    caches = [s for _, s in all_steps if uses(s, "actions/cache")]
+    assert len(caches) == 1
+    cached = set(caches[0]["with"]["path"].split())
+    assert cached == {
+        f"data/raw/fetched/{source}"
+        for source in ("ishares", "xtrackers", "invesco_navs", "invesco_prices")
+    }
+    runs = " ".join(s.get("run", "") for _, s in all_steps)
+    assert "git commit" not in runs and "git push" not in runs
+
+
+def test_doc_schedules_fetch_before_the_report_and_act_on_its_exit_code():
+    blocks = "\n".join(code_blocks(DOC.read_text(encoding="utf-8")))
+    cron = next(
+        line for line in blocks.splitlines() if "chinaflows fetch" in line and "15 6" in line
+    )
+    assert cron.index("chinaflows fetch") < cron.index("make report")
+    assert "0|6)" in cron
+    pre = re.findall(r"^ExecStartPre=(.*)$", blocks, flags=re.MULTILINE)
+    assert any("chinaflows fetch" in line and "-eq 6" in line for line in pre), pre

@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from helpers.ingest.fund_flows import fund_sources
 from helpers.paths import DEFAULT_LAYOUT
 from helpers.present.page_facts import PROCESSED_DIR, page_facts, read_flows_source
 from helpers.present.show import SAMPLE_MARK
@@ -189,7 +190,7 @@ def test_page_with_code_and_user_data(tmp_path):
         {},
         show_code=True,
         as_of=AS_OF,
-        facts=study_facts(tmp_path, synthetic=[True, False]),
+        facts=study_facts(tmp_path, synthetic=[False, False]),
     ).read_text(encoding="utf-8")
     assert "print" in page and "hello" in page
     assert "secret_marker" not in page  # never shown as code, even with --show-code
@@ -207,28 +208,47 @@ def test_page_without_a_fund_flows_source_states_none(tmp_path):
 
 
 def study_facts(tmp_path: Path, synthetic: list[bool]) -> list[tuple[str, str]]:
-    """The study's header rows for a page resting on daily flows marked `synthetic`."""
-    import pandas as pd
+    """The study's header rows for a page resting on flows marked `synthetic` (one daily row of
+    a fund each: the sample's, or a file saved by hand)."""
 
     processed = tmp_path / "facts" / PROCESSED_DIR
     processed.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame({"is_synthetic": synthetic}).to_parquet(processed / "daily_flows.parquet")
-    return page_facts(tmp_path / "facts", {f"{PROCESSED_DIR}/daily_flows.parquet"})
+    fund_sources(fund_flows_table(synthetic)).to_parquet(processed / "fund_sources.parquet")
+    return page_facts(tmp_path / "facts", {f"{PROCESSED_DIR}/fund_flows.parquet"})
+
+
+def fund_flows_table(synthetic: list[bool]):
+    """A canonical flows table of one daily row per fund, from the sample or a file."""
+    import pandas as pd
+
+    day = pd.Timestamp(AS_OF)
+    return pd.DataFrame(
+        {
+            "ticker": [f"F{chr(65 + i)}" for i in range(len(synthetic))],
+            "period_start": day,
+            "period_end": day,
+            "resolution": "daily",
+            "flow_usd": 1.0,
+            "source_kind": ["sample" if s else "user" for s in synthetic],
+            "source": ["the sample" if s else "your data: fund_history/f.csv" for s in synthetic],
+            "source_address": "",
+        }
+    )
 
 
 def test_read_flows_source(tmp_path):
-    import pandas as pd
-
     assert read_flows_source(tmp_path) is None
-    pd.DataFrame({"is_synthetic": [True, True]}).to_parquet(tmp_path / "daily_flows.parquet")
+    fund_sources(fund_flows_table([True, True])).to_parquet(tmp_path / "fund_sources.parquet")
     assert read_flows_source(tmp_path) == "sample"
-    pd.DataFrame({"is_synthetic": [True, False]}).to_parquet(tmp_path / "daily_flows.parquet")
+    fund_sources(fund_flows_table([False])).to_parquet(tmp_path / "fund_sources.parquet")
     assert read_flows_source(tmp_path) == "user"
 
 
 def test_page_facts_state_the_flows_source_only_on_pages_resting_on_them(tmp_path):
     resting = study_facts(tmp_path, synthetic=[True])
     assert resting[0][0] == "fund flows" and SAMPLE_MARK in resting[0][1]
+    assert resting[1] == ("fund flows per ETF", "<strong>FA</strong>: the sample, daily, "
+                          f"{AS_OF} to {AS_OF}")  # fmt: skip
     elsewhere = page_facts(tmp_path / "facts", {"data/processed/survey_figures.parquet"})
     assert [label for label, _ in elsewhere] == ["reported figures, survey, events"]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 
 from helpers import storage
 from helpers.analysis.summary import build_headline, sources_table
+from helpers.present import show
 from helpers.present.headline import headline_html
 from notebook_pipeline import site as report
 
@@ -51,7 +53,9 @@ FLOWS_SUMMARY = {
     "ytd_usd": {"KWEB": 1.5e9, "CQQQ": 0.5e9, "FXI": -2.0e9},
     "cohorts_usd": {"technology": 2.0e9, "traditional": -2.0e9},
     "spread_usd": 4.0e9,
-    "cohorts": {"technology": ["KWEB", "CQQQ"], "traditional": ["FXI"]},
+    "missing": ["ASHR"],
+    "sources": {"KWEB": {"source": "SEC Form N-PORT", "resolution": "monthly", "parts": []}},
+    "cohorts": {"technology": ["KWEB", "CQQQ"], "traditional": ["FXI", "ASHR"]},
     "reconciliation": [{"figure_id": "x", "holds": True}],
 }
 SURVEY_SUMMARY = {
@@ -118,6 +122,10 @@ def test_headline_has_the_documented_keys_and_values():
             "ytd_usd": {"KWEB": 1.5e9, "CQQQ": 0.5e9, "FXI": -2.0e9},
             "cohorts_usd": {"technology": 2.0e9, "traditional": -2.0e9},
             "spread_usd": 4.0e9,
+            "missing": ["ASHR"],
+            "sources": {
+                "KWEB": {"source": "SEC Form N-PORT", "resolution": "monthly", "parts": []}
+            },
         },
         "survey": {
             "base": "all_respondents",
@@ -137,6 +145,9 @@ def test_headline_key_paths_named_in_the_readme():
     assert headline["flows"]["ytd_usd"]["KWEB"] == 1.5e9
     assert headline["flows"]["cohorts_usd"]["technology"] == 2.0e9
     assert headline["flows"]["spread_usd"] == 4.0e9
+    assert headline["flows"]["missing"] == ["ASHR"]
+    assert headline["flows"]["sources"]["KWEB"]["source"] == "SEC Form N-PORT"
+    assert headline["flows"]["sources"]["KWEB"]["resolution"] == "monthly"
     survey = headline["survey"]
     assert set(survey["share"]) == {"2024", "2025"}
     assert survey["share"]["2024"] == pytest.approx(0.44)
@@ -210,7 +221,7 @@ def test_sources_table_groups_rows_by_source():
         for row in table.itertuples()
     }
     assert set(by_source) == {
-        ("Site", ""),
+        ("Site", "address not recorded"),
         ("Paper", "https://paper.example/a"),
         ("Paper", "https://b"),
         ("Issuer", "https://issuer.example"),
@@ -228,9 +239,23 @@ def test_sources_table_groups_rows_by_source():
         "etf_universe",
         1,
     )
-    kind, first_date, tables, rows = by_source[("Site", "")]
+    kind, first_date, tables, rows = by_source[("Site", "address not recorded")]
     assert (kind, tables, rows) == ("aggregator", "events", 1)
     assert pd.isna(first_date)
+
+
+def test_the_sources_table_on_a_page_links_each_known_address():
+    cited = pd.DataFrame(
+        {
+            "source_publisher": ["Paper", "Wire"],
+            "source_date": [pd.NaT, pd.NaT],
+            "source_url": ["https://paper.example/a", None],
+            "source_kind": ["news", "news"],
+        }
+    )
+    page = show.table(sources_table({"events": cited}), "Sources").to_html()
+    assert re.findall(r'<a href="([^"]*)"', page) == ["https://paper.example/a"]
+    assert ">address not recorded</td>" in page
 
 
 # --- index pages ---------------------------------------------------------------------------------

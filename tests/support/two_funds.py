@@ -29,6 +29,15 @@ def history_table() -> pd.DataFrame:
     return table.iloc[[5, 2, 7, 0, 3, 6, 1, 4]].reset_index(drop=True)
 
 
+def canonical_of(daily: pd.DataFrame) -> pd.DataFrame:
+    """The canonical flows table of daily flows alone (no N-PORT months), their source
+    "test"."""
+    from helpers.ingest.fund_flows import canonical_flows, no_nport_months
+
+    sourced = daily.assign(source="test", source_kind="user", source_address="")
+    return canonical_flows(sourced, no_nport_months())
+
+
 def flows_of(daily: pd.DataFrame, ticker: str) -> list[float]:
     return daily.loc[daily["ticker"] == ticker, "flow_usd"].tolist()
 

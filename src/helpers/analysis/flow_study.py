@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from helpers.analysis.coverage import FlowCoverage
+from helpers.analysis.flows import flow_dates, period_flows
 from helpers.errors import InvalidParameterError
 from helpers.ingest import market_calendar
 
@@ -41,35 +43,63 @@ def sum_by_cohort(by_ticker: pd.DataFrame, cohorts: Cohorts) -> pd.DataFrame:
     ).rename_axis(columns="cohort")
 
 
-def organic_growth(daily: pd.DataFrame, cohorts: Cohorts, start, end) -> pd.DataFrame:
+def net_assets_points(daily: pd.DataFrame, fund_flows: pd.DataFrame) -> pd.DataFrame:
+    """Every known net assets figure: each day's close in the daily flows, and each N-PORT
+    month's end in the canonical flows table (the report month's). Columns date, ticker,
+    net_assets_usd."""
+    monthly = fund_flows[fund_flows["resolution"] == "monthly"]
+    points = pd.concat(
+        [
+            daily[["date", "ticker", "net_assets_usd"]],
+            pd.DataFrame(
+                {
+                    "date": monthly["period_end"],
+                    "ticker": monthly["ticker"],
+                    "net_assets_usd": monthly["net_assets_usd"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    return points.dropna(subset=["net_assets_usd"]).sort_values(["ticker", "date"], kind="stable")
+
+
+def organic_growth(
+    flows: pd.DataFrame, net_assets: pd.DataFrame, cohorts: Cohorts, start, end
+) -> pd.DataFrame:
     """Net flow from `start` to `end` as a percentage of net assets at the start, per ETF and
     per cohort (the cohort's flows over its members' summed starting net assets).
 
-    Starting net assets are those at the close of the last trading day before `start`, the
-    day whose shares are the base of the first flow; for a fund that starts later, its first day.
-    Without net assets (ready-made flows) the percentage is NaN.
+    `flows` is a table of flows (daily, or the canonical table: helpers.analysis.flows);
+    `net_assets` the known net assets (columns date, ticker, net_assets_usd, e.g. from
+    `net_assets_points`). Starting net assets are the last known before `start` (the close of
+    the last trading day before it, the base of the first daily flow; or an N-PORT month's end);
+    for a fund known only from later, its first. Without net assets the percentage is NaN. A
+    cohort is taken over its funds with flows in the period.
     """
     start, end = pd.Timestamp(start), pd.Timestamp(end)
-    known = daily.dropna(subset=["net_assets_usd"])
+    known = net_assets.dropna(subset=["net_assets_usd"])
     before = known[known["date"] < start].groupby("ticker").tail(1)
     later = known[(known["date"] >= start) & ~known["ticker"].isin(before["ticker"])]
     base = pd.concat([before, later.groupby("ticker").head(1)]).set_index("ticker")
-    in_period = daily[daily["date"].between(start, end)]
     per_etf = pd.DataFrame(
         {
             "start_date": base["date"],
             "start_net_assets_usd": base["net_assets_usd"],
-            "flow_usd": in_period.groupby("ticker")["flow_usd"].sum(min_count=1),
+            "flow_usd": period_flows(flows, start, end).dropna(),
         }
     ).rename_axis("group")
+    # A cohort counts the members with flows in the period (partial data: the others are
+    # missing); its starting net assets are NaN unless each of those has them.
+    with_flows = [per_etf["flow_usd"].reindex(m).dropna().index for m in cohorts.values()]
     per_cohort = pd.DataFrame(
         {
-            "start_date": [per_etf["start_date"].reindex(m).min() for m in cohorts.values()],
+            "start_date": [per_etf["start_date"].reindex(m).min() for m in with_flows],
             "start_net_assets_usd": [
-                per_etf["start_net_assets_usd"].reindex(m).sum(min_count=len(m))
-                for m in cohorts.values()
+                per_etf["start_net_assets_usd"].reindex(m).sum(min_count=max(len(m), 1))
+                for m in with_flows
             ],
-            "flow_usd": [per_etf["flow_usd"].reindex(m).sum(min_count=1) for m in cohorts.values()],
+            "flow_usd": [per_etf["flow_usd"].reindex(m).sum(min_count=1) for m in with_flows],
         },
         index=pd.Index(list(cohorts), name="group"),
     )
@@ -86,17 +116,22 @@ def _check_freq(freq: str) -> None:
 _PERIOD_OF_FREQ = {"MS": "M", "QS": "Q", "YS": "Y"}
 
 
-def _sums_per_period(daily: pd.DataFrame, freq: str) -> pd.DataFrame:
+def _sums_per_period(flows: pd.DataFrame, freq: str) -> pd.DataFrame:
     """Net flow per period (rows) and ticker (columns).
 
-    `freq` is a pandas period frequency: "W-FRI" (weeks ending on Friday), "MS" or "M"
-    (calendar months), "QS"/"Q", "YS"/"Y", "D". Rows are labelled by the period's first
-    calendar day (a Saturday for "W-FRI"); NaN where a ticker has no flow in the period.
+    `flows` is a table of flows (daily, or the canonical table, whose rows count on the last day
+    of their period; monthly rows only into months or longer). `freq` is a pandas period
+    frequency: "W-FRI" (weeks ending on Friday), "MS" or "M" (calendar months), "QS"/"Q",
+    "YS"/"Y", "D". Rows are labelled by the period's first calendar day (a Saturday for
+    "W-FRI"); NaN where a ticker has no flow in the period.
     """
     period_freq = _PERIOD_OF_FREQ.get(freq, freq)
-    period_start = daily["date"].dt.to_period(period_freq).dt.start_time.rename("period_start")
+    if period_freq in ("D", WEEKLY) and flows.get("resolution", pd.Series()).eq("monthly").any():
+        raise ValueError(f"monthly flows cannot be summed per {PERIOD_NAMES.get(freq, 'day')}")
+    dates = flow_dates(flows)
+    period_start = dates.dt.to_period(period_freq).dt.start_time.rename("period_start")
     table = (
-        daily.groupby([period_start, daily["ticker"]])["flow_usd"]
+        flows.groupby([period_start, flows["ticker"]])["flow_usd"]
         .sum(min_count=1)
         .unstack("ticker")
     )
@@ -104,11 +139,12 @@ def _sums_per_period(daily: pd.DataFrame, freq: str) -> pd.DataFrame:
     return table
 
 
-def flows_per_period(daily: pd.DataFrame, freq: str) -> pd.DataFrame:
-    """Net flow per week (`WEEKLY`, labelled by the Friday it ends on) or month (`MONTHLY`,
-    labelled by its first day); rows periods, columns tickers."""
+def flows_per_period(flows: pd.DataFrame, freq: str) -> pd.DataFrame:
+    """Net flow per week (`WEEKLY`, labelled by the Friday it ends on; daily flows only) or month
+    (`MONTHLY`, labelled by its first day; daily flows or the canonical table); rows periods,
+    columns tickers."""
     _check_freq(freq)
-    table = _sums_per_period(daily, freq)
+    table = _sums_per_period(flows, freq)
     if freq == WEEKLY:
         table.index = table.index + pd.Timedelta(days=6)
         table.index.name = "week_ending"
@@ -122,10 +158,10 @@ def _when_largest(flows: pd.DataFrame) -> pd.Series:
     return flows.apply(lambda column: column.idxmax() if column.notna().any() else pd.NaT)
 
 
-def largest_periods(daily: pd.DataFrame, freq: str) -> pd.DataFrame:
+def largest_periods(flows: pd.DataFrame, freq: str) -> pd.DataFrame:
     """Each ETF's largest inflow and largest outflow week or month, and their amounts (NaN where
-    the ETF had no inflow, or no outflow, period)."""
-    table = flows_per_period(daily, freq)
+    the ETF had no inflow, or no outflow, period); `flows` as for `flows_per_period`."""
+    table = flows_per_period(flows, freq)
     name = PERIOD_NAMES[freq]
     inflows, outflows = table.where(table > 0), table.where(table < 0)
     return pd.DataFrame(
@@ -159,7 +195,10 @@ def event_windows(
     """
     if isinstance(days, bool) or not isinstance(days, (int, np.integer)) or days < 1:
         raise InvalidParameterError(f"the event window must be a positive integer; got {days!r}")
+    columns = ["number", "event", "session", "cohort", "before_usd", "after_usd", "change_usd"]
     flowing = daily.dropna(subset=["flow_usd"])
+    if flowing.empty:  # no daily flows: no window to sum
+        return pd.DataFrame(columns=[*columns, "missing_days"])
     sessions = market_calendar.trading_sessions(flowing["date"].min(), flowing["date"].max())
     per_day = sum_by_cohort(
         flowing.pivot_table(index="date", columns="ticker", values="flow_usd", aggfunc="sum"),
@@ -185,7 +224,6 @@ def event_windows(
             row["change_usd"] = row["after_usd"] - row["before_usd"]
             row["missing_days"] = missing
             rows.append(row)
-    columns = ["number", "event", "session", "cohort", "before_usd", "after_usd", "change_usd"]
     return pd.DataFrame(rows, columns=[*columns, "missing_days"])
 
 
@@ -256,18 +294,35 @@ def describe_correlation(row: pd.Series, confidence: float) -> str:
     )
 
 
-def claim_evidence(daily: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
+def claim_evidence(
+    daily: pd.DataFrame, fund_flows: pd.DataFrame, claims: pd.DataFrame
+) -> pd.DataFrame:
     """For each qualitative flow claim, what the data say over its tickers and dates: the net
     flow, the days with inflows and outflows, the largest one-day inflow, and the two largest
-    inflow months, so a reader can judge the claim."""
-    claimed = {ticker for tickers in claims["tickers"] for ticker in tickers}
+    inflow months, so a reader can judge the claim.
+
+    `resolution` says what they rest on (helpers.analysis.coverage): "daily" where the daily
+    flows cover the claim's dates; "monthly" where only whole months of the canonical table do
+    (the net flow and the months, no days); else why nothing can be computed (e.g. "not
+    computable at monthly resolution")."""
+    claimed = sorted({ticker for tickers in claims["tickers"] for ticker in tickers})
+    coverage = FlowCoverage.of(daily, fund_flows, claimed)
     daily = daily[daily["ticker"].isin(claimed) & daily["flow_usd"].notna()]
     rows = []
     for claim in claims.itertuples(index=False):
-        chosen = daily[daily["ticker"].isin(list(claim.tickers))]
-        per_day = chosen.groupby("date")["flow_usd"].sum()
+        tickers = list(claim.tickers)
+        resolution, why_not = coverage.resolution(tickers, claim.start, claim.end)
+        row = {
+            "claim_id": claim.claim_id,
+            "claim": claim.claim,
+            "resolution": resolution or why_not,
+        }
+        if resolution == "daily":
+            per_day = daily[daily["ticker"].isin(tickers)].groupby("date")["flow_usd"].sum()
+        else:
+            per_day = pd.Series(dtype="float64", index=pd.DatetimeIndex([], name="date"))
         window = per_day[(per_day.index >= claim.start) & (per_day.index <= claim.end)]
-        row = {"claim_id": claim.claim_id, "claim": claim.claim, "days": len(window)}
+        row["days"] = len(window)
         row["net_flow_usd"] = window.sum() if len(window) else np.nan
         row["inflow_days"] = int((window > 0).sum())
         row["outflow_days"] = int((window < 0).sum())
@@ -277,6 +332,10 @@ def claim_evidence(daily: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
         larger_before = earlier[earlier > row["largest_day_usd"]] if len(window) else earlier[:0]
         row["last_larger_day_before"] = larger_before.index.max() if len(larger_before) else pd.NaT
         months = window.groupby(window.index.to_period("M")).sum()
+        if resolution == "monthly":
+            chosen = coverage.rows(tickers, claim.start, claim.end, resolution)
+            months = chosen.groupby(flow_dates(chosen).dt.to_period("M"))["flow_usd"].sum()
+            row["net_flow_usd"] = months.sum()
         row["top_inflow_months"] = ", ".join(f"{month:%b %Y}" for month in months.nlargest(2).index)
-        rows.append(row)
+        rows.append(row | {"resolution": row.pop("resolution")})  # the last column
     return pd.DataFrame(rows)

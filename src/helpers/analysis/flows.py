@@ -1,7 +1,11 @@
-"""ETF fund-flow arithmetic on the daily flows (helpers.ingest.daily_flows derives them): sums
-per period, per ETF and per cohort, the cohorts' cumulative flows and their spread.
+"""ETF fund-flow arithmetic: sums per period, per ETF and per cohort, the cohorts' cumulative
+flows and their spread.
 
-All functions are pure: they take and return DataFrames/Series and never modify their input.
+The functions take a table of flows of either kind: the daily flows (columns date, ticker,
+flow_usd; helpers.ingest.daily_flows) or the canonical flows table at both resolutions (columns
+ticker, period_start, period_end, flow_usd; helpers.ingest.fund_flows), whose rows count on the
+last day of their period (`flow_dates`) and belong to a period when the whole of theirs lies in
+it. All functions are pure: they take and return DataFrames/Series and never modify their input.
 The flow column is always `flow_usd` (signed US dollars, outflows negative).
 """
 
@@ -17,26 +21,41 @@ from helpers.errors import InvalidParameterError
 MissingTickers = Literal["raise", "ignore"]
 
 
-def rows_in_period(daily: pd.DataFrame, start, end) -> pd.DataFrame:
-    """Rows of `daily` dated from `start` to `end`, both included."""
+def _periods(flows: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """The first and last day of each row's period: its day for daily flows."""
+    if "period_start" in flows:
+        return flows["period_start"], flows["period_end"]
+    return flows["date"], flows["date"]
+
+
+def flow_dates(flows: pd.DataFrame) -> pd.Series:
+    """The day each row's flow counts on: its date, or the last day of its period."""
+    return _periods(flows)[1]
+
+
+def rows_in_period(flows: pd.DataFrame, start, end) -> pd.DataFrame:
+    """Rows of `flows` dated from `start` to `end`, both included (for a table of periods: the
+    rows whose whole period lies from `start` to `end`)."""
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     if end < start:
         raise ValueError(f"period end {end.date()} is before its start {start.date()}")
-    return daily[(daily["date"] >= start) & (daily["date"] <= end)]
+    first, last = _periods(flows)
+    return flows[(first >= start) & (last <= end)]
 
 
 def period_flows(
-    daily: pd.DataFrame, start, end, tickers: Iterable[str] | None = None
+    flows: pd.DataFrame, start, end, tickers: Iterable[str] | None = None
 ) -> pd.Series:
-    """Net flow per ticker summed over the days from `start` to `end` (both included).
+    """Net flow per ticker summed over the rows from `start` to `end` (both included).
 
-    `daily` is the output of `derive_daily_flows`. With `tickers`, the result has exactly those
-    tickers (NaN for a ticker with no flow in the period or not in the data); without, every
-    ticker in `daily`. NaN daily flows (a ticker's first day) count as nothing.
+    `flows` holds daily flows or the canonical flows table (see the module's docstring). With
+    `tickers`, the result has exactly those tickers (NaN for a ticker with no flow in the period
+    or not in the data); without, every ticker in `flows`. NaN daily flows (a ticker's first
+    day) count as nothing.
     """
-    in_period = rows_in_period(daily, start, end)
+    in_period = rows_in_period(flows, start, end)
     sums = in_period.groupby("ticker")["flow_usd"].sum(min_count=1)
-    wanted = list(tickers) if tickers is not None else sorted(daily["ticker"].unique())
+    wanted = list(tickers) if tickers is not None else sorted(flows["ticker"].unique())
     result = sums.reindex(pd.Index(wanted, name="ticker"))
     result.name = "flow_usd"
     return result
@@ -108,11 +127,16 @@ def cohort_flows(
 ) -> pd.Series:
     """Net flow per cohort (cohort name -> list of tickers) summed from `start` to `end`.
 
-    A cohort ticker absent from `daily` raises ValueError, unless `missing_tickers="ignore"`.
+    A cohort ticker absent from `daily` raises ValueError, unless `missing_tickers="ignore"`:
+    a cohort is then summed over its tickers that have flows in the period, and is NaN (no data)
+    when none has.
     """
     cohorts = _check_cohorts(daily, cohorts, missing_tickers)
-    per_ticker = period_flows(daily, start, end).fillna(0.0)
-    totals = {name: float(per_ticker.reindex(members).sum()) for name, members in cohorts.items()}
+    per_ticker = period_flows(daily, start, end)
+    totals = {
+        name: float(per_ticker.reindex(members).sum(min_count=1))
+        for name, members in cohorts.items()
+    }
     return pd.Series(totals, name="flow_usd", dtype="float64").rename_axis("cohort")
 
 
@@ -123,19 +147,26 @@ def cumulative_cohort_flows(
     *,
     missing_tickers: MissingTickers = "raise",
 ) -> pd.DataFrame:
-    """Cumulative net flow per cohort (columns) on every date of `daily` from `start` (rows).
+    """Cumulative net flow per cohort (columns) on every date of `daily` from `start` (rows;
+    a row of the canonical table counts on its last day).
 
     The sum starts at zero before `start` (or before the first date); NaN daily flows count as
     nothing. A cohort ticker absent from `daily` raises ValueError, unless
-    `missing_tickers="ignore"`.
+    `missing_tickers="ignore"`: a cohort none of whose tickers is in `daily` is then left out.
     """
     cohorts = _check_cohorts(daily, cohorts, missing_tickers)
-    data = daily if start is None else daily[daily["date"] >= pd.Timestamp(start)]
-    per_day = data.groupby(["date", "ticker"])["flow_usd"].sum().unstack("ticker", fill_value=0.0)
+    start = None if start is None else pd.Timestamp(start)
+    data = daily if start is None else daily[_periods(daily)[0] >= start]
+    per_day = (
+        data.groupby([flow_dates(data).rename("date"), data["ticker"]])["flow_usd"]
+        .sum()
+        .unstack("ticker", fill_value=0.0)
+    )
     per_cohort = pd.DataFrame(
         {
             name: per_day.reindex(columns=members).fillna(0.0).sum(axis=1)
             for name, members in cohorts.items()
+            if members
         },
         index=per_day.index,
     )
@@ -147,13 +178,14 @@ def cumulative_cohort_flows(
 def spread_usd(
     cohort_totals: pd.Series, long: str = "technology", short: str = "traditional"
 ) -> float:
-    """Flow of cohort `long` minus flow of cohort `short` (e.g. technology - traditional)."""
+    """Flow of cohort `long` minus flow of cohort `short` (e.g. technology - traditional); NaN
+    when either has no data."""
     return float(cohort_totals[long] - cohort_totals[short])
 
 
-def year_to_date(daily: pd.DataFrame, as_of: str = "") -> tuple[pd.Timestamp, pd.Timestamp]:
+def year_to_date(flows: pd.DataFrame, as_of: str = "") -> tuple[pd.Timestamp, pd.Timestamp]:
     """The period from 1 January of the as-of year to the as-of date (default: last flow date)."""
-    end = pd.Timestamp(as_of) if as_of else daily.loc[daily["flow_usd"].notna(), "date"].max()
+    end = pd.Timestamp(as_of) if as_of else flow_dates(flows)[flows["flow_usd"].notna()].max()
     return pd.Timestamp(year=end.year, month=1, day=1), end
 
 

@@ -6,6 +6,8 @@ from typing import Any
 
 import pandas as pd
 
+from helpers.ingest.load import NO_ADDRESS
+
 HEADLINE_SURVEY_FIELDS = ("diff_pp", "z", "p_value", "ci95_diff_pp", "cohens_h")
 
 
@@ -33,6 +35,8 @@ def build_headline(flows_summary: dict[str, Any], survey_summary: dict[str, Any]
             "ytd_usd": flows_summary["ytd_usd"],
             "cohorts_usd": flows_summary["cohorts_usd"],
             "spread_usd": flows_summary["spread_usd"],
+            "missing": flows_summary["missing"],
+            "sources": flows_summary["sources"],
         },
         "survey": {
             "base": base,
@@ -46,7 +50,8 @@ def build_headline(flows_summary: dict[str, Any], survey_summary: dict[str, Any]
 
 
 def sources_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Every distinct source behind the given tables, with the tables that cite it."""
+    """Every distinct source behind the given tables, with the tables that cite it; a source
+    without an address reads `address not recorded` in `source_url`."""
     cited = pd.concat(
         [
             t[["source_publisher", "source_date", "source_url", "source_kind"]].assign(table=name)
@@ -54,7 +59,7 @@ def sources_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         ]
     )
     return (
-        cited.fillna({"source_url": "", "source_date": pd.NaT})
+        cited.fillna({"source_url": NO_ADDRESS, "source_date": pd.NaT})
         .groupby(["source_publisher", "source_url", "source_kind"], dropna=False)
         .agg(
             first_date=("source_date", "min"),

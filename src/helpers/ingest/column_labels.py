@@ -63,6 +63,8 @@ def _readable(name: str) -> str:
             name = name.removesuffix(suffix) + unit
             break
     text = name.replace("_", " ")
+    if re.match(r"[a-z](\W|$)", text):  # a statistic's letter (n, z, p-value) keeps its case
+        return text
     return text[:1].upper() + text[1:]
 
 
@@ -86,3 +88,10 @@ def is_stock(name: object) -> bool:
     """Whether the money column `name` is a level (net assets) rather than a flow: a level is
     shown without a plus sign."""
     return "net_assets" in str(name)
+
+
+def is_source(name: object) -> bool:
+    """Whether the column `name` holds source texts, "publisher (date): address", as
+    helpers.ingest.load.describe_source builds them (`source`, `claim source`, ...)."""
+    name = str(name)
+    return name == "source" or name.endswith((" source", "_source"))

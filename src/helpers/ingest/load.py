@@ -2,133 +2,29 @@
 
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from helpers import paths
 from helpers.errors import InvalidDataError, InvalidParameterError
-from helpers.ingest import fund_files
+from helpers.ingest import fund_files, fund_flows
+from helpers.ingest.csv_tables import parse_flags, read_csv_text, validate
+from helpers.ingest.fetched import read_fetched
+from helpers.ingest.restatements import latest_values, no_restatements
 from helpers.ingest.schemas import FUND_HISTORY_SCHEMA, RAW_SCHEMAS
-from helpers.tickers import as_tickers
+from helpers.tickers import as_tickers, sorted_by_ticker_and_date
 
-CSV_HEADER_LINES = 1  # a record with row label i starts on line i + 2 (see read_csv_text)
-_BOOLEAN_TEXT = {"true": True, "false": False}
-
-
-def _record_lines(path: Path) -> list[int]:
-    """The line on which each data record starts (blank lines are skipped, as pandas does)."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        lines, start = [], 1
-        for record in reader:
-            if record:
-                lines.append(start)
-            start = reader.line_num + 1
-    return lines[CSV_HEADER_LINES:]
-
-
-def read_csv_text(path: str | Path) -> pd.DataFrame:
-    """Read a CSV with every cell as stripped text and empty cells as missing.
-
-    Row labels are such that label + 2 is the line the record starts on, also after blank lines
-    or cells spanning several lines (error messages name that line).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InvalidDataError(path, "file not found")
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        lines = _record_lines(path)
-    except (
-        pd.errors.ParserError,
-        pd.errors.EmptyDataError,
-        UnicodeDecodeError,
-        csv.Error,
-    ) as error:
-        raise InvalidDataError(path, f"not a readable CSV file ({error})") from error
-    if len(lines) == len(table):
-        table.index = pd.Index(lines) - (CSV_HEADER_LINES + 1)
-    table.columns = [str(c).strip() for c in table.columns]
-    table = table.apply(lambda column: column.str.strip())
-    return table.replace("", pd.NA)
-
-
-def _parse_flags(table: pd.DataFrame, schema: pa.DataFrameSchema, path: Path) -> pd.DataFrame:
-    """Turn 'true'/'false' text into booleans in the schema's boolean columns."""
-    problems = []
-    for name, column in schema.columns.items():
-        if str(column.dtype) != "bool" or name not in table:
-            continue
-        parsed = table[name].str.lower().map(_BOOLEAN_TEXT)
-        for row in parsed.index[parsed.isna()]:
-            value = table.at[row, name]
-            problem = "the cell is empty" if pd.isna(value) else f"{value!r} is not true or false"
-            problems.append(f"line {row + CSV_HEADER_LINES + 1}, column '{name}': {problem}")
-        table[name] = parsed
-    if problems:
-        raise InvalidDataError(path, problems)
-    return table.astype({n: bool for n, c in schema.columns.items() if str(c.dtype) == "bool"})
-
-
-def _describe_failure(case: pd.Series, line_offset: int) -> str:
-    check = str(case["check"])
-    column = case["column"]
-    value = case["failure_case"]
-    if check == "column_in_dataframe":
-        return f"required column '{value}' is missing"
-    if check == "column_in_schema":
-        return f"unexpected column '{value}'"
-    where = f"column '{column}'"
-    if pd.notna(case["index"]):
-        where = f"line {int(case['index']) + line_offset}, {where}"
-    if check.startswith("coerce_dtype") or check.startswith("dtype"):
-        wanted = "a date (YYYY-MM-DD)" if "datetime" in check else "a number"
-        return f"{where}: {value!r} is not {wanted}"
-    if check == "not_nullable":
-        return f"{where}: the cell is empty"
-    if "unique" in check or check.startswith("field_uniqueness"):
-        return f"{where}: {value!r} is duplicated"
-    return f"{where}: {value!r} fails the check '{check}'"
-
-
-def validate(
-    table: pd.DataFrame, schema: pa.DataFrameSchema, path: Path, line_offset: int = 2
-) -> pd.DataFrame:
-    """Validate (and coerce) `table` against `schema`, naming lines and columns on failure."""
-    try:
-        return schema.validate(table, lazy=True).reset_index(drop=True)
-    except pa.errors.SchemaErrors as errors:
-        cases = errors.failure_cases.drop_duplicates(subset=["column", "check", "index"])
-        checks = cases["check"].astype(str)
-        # Checks across columns (e.g. end >= start) fail once per cell of a failing row.
-        row_checks = {str(check.error or check.name) for check in schema.checks}
-        across = cases["schema_context"].eq("DataFrameSchema") & checks.isin(row_checks)
-        coerced = checks.str.startswith("coerce_dtype")
-        if coerced.any():
-            # A failed coercion is also reported as a failed dtype check: say it once. Other
-            # checks of that column, and checks across columns, then ran on uncoerced text:
-            # their failures mean nothing.
-            uncoerced = cases["column"].isin(cases.loc[coerced, "column"]) & cases["index"].isna()
-            keep = coerced | ~(checks.str.startswith("dtype(") | uncoerced | across)
-            cases, across = cases[keep], across[keep]
-        problems = [_describe_failure(case, line_offset) for _, case in cases[~across].iterrows()]
-        for _, case in cases[across].drop_duplicates(subset=["check", "index"]).iterrows():
-            if pd.notna(case["index"]):
-                problems.append(f"line {int(case['index']) + line_offset}: {case['check']}")
-            else:
-                problems.append(f"{case['check']} (not checked: {case['failure_case']})")
-        raise InvalidDataError(path, problems) from None
+NO_ADDRESS = "address not recorded"  # what a page shows for a source whose address is unknown
+NPORT_FORMAT = "nport"  # what fund_files.detect_format says of an N-PORT filing
 
 
 def describe_source(table: pd.DataFrame) -> pd.Series:
     """One readable `source` string per row from the source columns."""
     date = table["source_date"].dt.strftime("%Y-%m-%d").fillna("date not stated")
-    url = table["source_url"].fillna("address not recorded")
+    url = table["source_url"].fillna(NO_ADDRESS)
     return table["source_publisher"] + " (" + date + "): " + url
 
 
@@ -136,7 +32,7 @@ def read_raw_table(path: str | Path, name: str) -> pd.DataFrame:
     """Read and validate the raw facts table `name` (a key of helpers.paths.RAW_FILES)."""
     path = Path(path)
     schema = RAW_SCHEMAS[name]
-    table = _parse_flags(read_csv_text(path), schema, path)
+    table = parse_flags(read_csv_text(path), schema, path)
     table = validate(table, schema, path)
     table["source"] = describe_source(table)
     if "tickers" in table:
@@ -173,66 +69,82 @@ def user_fund_files(raw_dir: str | Path, folder: str | None = None) -> list[Path
 def read_sample_fund_history(raw_dir: str | Path) -> pd.DataFrame:
     """The synthetic sample fund history shipped in data/raw/sample (validated)."""
     path = Path(raw_dir) / paths.SAMPLE_FUND_HISTORY
-    table = _parse_flags(read_csv_text(path), FUND_HISTORY_SCHEMA, path)
+    table = parse_flags(read_csv_text(path), FUND_HISTORY_SCHEMA, path)
     return validate(table, FUND_HISTORY_SCHEMA, path)
 
 
 DUPLICATE_DATES = ("refuse", "flag")
 USER_SOURCE = "your data: "  # + the file's path in the raw folder: the `source` of user rows
+NPORT_FILE_NOTE = " (SEC Form N-PORT)"  # added to the `source` of an N-PORT filing saved by hand
+SOURCE_COLUMNS = fund_flows.SOURCE_COLUMNS
 _VALUES = {"history": ["nav", "shares_outstanding"], "flows": ["flow_usd"]}
 _FOLDER_KIND = {paths.USER_FUND_HISTORY_DIR: "history", paths.USER_FLOWS_DIR: "flows"}
+_NPORT_VALUES = [*fund_flows.MONTHLY_VALUES, "flow_usd"]  # compared between filings
 
 
 @dataclass
 class FundData:
-    """The fund data of a run: NAV histories and/or ready-made daily flows, and their origin.
+    """The fund data of a run: daily NAV histories and/or ready-made daily flows, N-PORT months,
+    and their origin.
 
-    `source` is categorical, with the same categories in both tables (one per file read): the
-    same few texts on millions of rows.
+    Every row has `source` (what it rests on: a file saved by hand, a fetched source, the
+    sample), `source_kind` ("sample", "issuer", "sec_nport" or "user") and `source_address`
+    (the URL it was downloaded from, else empty). In the daily tables they are categorical, with
+    the same categories in both: the same few texts on millions of rows.
     """
 
-    history: pd.DataFrame  # date, ticker, nav, shares_outstanding, is_synthetic, source
-    ready_flows: pd.DataFrame  # date, ticker, flow_usd, is_synthetic, source
-    origin: str  # "sample" or "user"
+    history: pd.DataFrame  # date, ticker, nav, shares_outstanding, is_synthetic, source columns
+    ready_flows: pd.DataFrame  # date, ticker, flow_usd, is_synthetic, source columns
+    monthly: pd.DataFrame  # read_nport_filing's columns and the source columns
+    origin: str  # "sample" or "user" (any real data: files saved by hand or fetched)
     files: list[str]  # the files read, relative to the raw folder
     duplicates_dropped: int = 0  # rows repeated with identical values in another file
+    restatements: pd.DataFrame = field(default_factory=no_restatements)
+    set_aside: list[tuple[str, str]] = field(default_factory=list)  # (files, why not used)
 
     @property
     def tables(self) -> list[pd.DataFrame]:
-        """Both tables, histories first."""
+        """The daily tables, histories first."""
         return [self.history, self.ready_flows]
-
-
-def _read_user_files(
-    raw_dir: Path, folder: str, date_format: str, sources: pd.CategoricalDtype
-) -> tuple[pd.DataFrame, list[str]]:
-    """The files of `folder` in one table, and the tickers found in more than one of them."""
-    kind = _FOLDER_KIND[folder]
-    frames, file_codes = [], []
-    for path in user_fund_files(raw_dir, folder):
-        frames.append(fund_files.read_fund_file(path, kind, date_format=date_format))
-        file_codes.append(sources.categories.get_loc(_user_source(raw_dir, path)))
-    if not frames:
-        empty = _empty_fund_table(kind, sources).assign(source_row=pd.Series(dtype="int64"))
-        return empty, []
-    tickers = pd.Series(np.concatenate([frame["ticker"].unique() for frame in frames]))
-    shared = tickers[tickers.duplicated()].unique().tolist()
-    table = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    codes = np.repeat(file_codes, [len(frame) for frame in frames])
-    source = pd.Categorical.from_codes(codes, dtype=sources)
-    return table.assign(is_synthetic=False, source=source), shared
 
 
 def _user_source(raw_dir: Path, path: Path) -> str:
     return USER_SOURCE + path.relative_to(raw_dir).as_posix()
 
 
-def _empty_fund_table(kind: str, sources: pd.CategoricalDtype) -> pd.DataFrame:
-    """No rows, but the columns and types of a fund table of `kind`."""
+def _empty_fund_table(kind: str) -> pd.DataFrame:
+    """No rows, but the columns and types of a daily fund table of `kind`."""
     columns = {"date": "datetime64[us]", "ticker": str}
     columns |= {name: "float64" for name in _VALUES[kind]}
-    columns |= {"is_synthetic": bool, "source": sources}
+    columns |= {"is_synthetic": bool, **dict.fromkeys(SOURCE_COLUMNS, str)}
     return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in columns.items()})
+
+
+def _user_files(raw_dir: Path) -> tuple[dict[str, list[Path]], list[Path]]:
+    """The researcher's daily files by kind ("history", "flows"), and the N-PORT filings saved
+    in flows/ (recognised by their content)."""
+    daily = {kind: user_fund_files(raw_dir, folder) for folder, kind in _FOLDER_KIND.items()}
+    filings = [p for p in daily["flows"] if fund_files.detect_format(p) == NPORT_FORMAT]
+    daily["flows"] = [p for p in daily["flows"] if p not in filings]
+    return daily, filings
+
+
+def _read_user_files(
+    raw_dir: Path, kind: str, files: list[Path], date_format: str
+) -> tuple[pd.DataFrame, list[str]]:
+    """The `files` of `kind` in one table, and the tickers found in more than one of them."""
+    frames = [fund_files.read_fund_file(path, kind, date_format=date_format) for path in files]
+    if not frames:
+        return _empty_fund_table(kind).assign(source_row=pd.Series(dtype="int64")), []
+    tickers = pd.Series(np.concatenate([frame["ticker"].unique() for frame in frames]))
+    shared = tickers[tickers.duplicated()].unique().tolist()
+    table = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    labels = pd.CategoricalDtype([_user_source(raw_dir, path) for path in files])
+    codes = np.repeat(np.arange(len(frames)), [len(frame) for frame in frames])
+    source = pd.Categorical.from_codes(codes, dtype=labels)
+    return table.assign(is_synthetic=False, source=source, source_kind="user", source_address=""), (
+        shared
+    )
 
 
 def _resolve_duplicates(
@@ -270,33 +182,16 @@ def _resolve_duplicates(
     return table, int(identical.sum())
 
 
-def read_fund_data(
-    raw_dir: str | Path, date_format: str = "", duplicate_dates: str = "refuse"
-) -> FundData:
-    """The researcher's files in fund_history/ and flows/ if there are any, else the sample.
-
-    Each file is read by helpers.ingest.fund_files (its format recognised from its content). A
-    ticker may come from one folder only; a (ticker, date) in several files is resolved as
-    described in `_resolve_duplicates`.
-    """
-    if duplicate_dates not in DUPLICATE_DATES:
-        raise InvalidParameterError(
-            f"duplicate_dates must be 'refuse' or 'flag'; got {duplicate_dates!r}"
-        )
-    raw_dir = Path(raw_dir)
-    files = user_fund_files(raw_dir)
-    if not files:
-        history = read_sample_fund_history(raw_dir)
-        history["source"] = history["source"].astype("category")
-        no_flows = _empty_fund_table("flows", history["source"].dtype)
-        return FundData(history, no_flows, "sample", [paths.SAMPLE_FUND_HISTORY.as_posix()])
-
-    sources = pd.CategoricalDtype([_user_source(raw_dir, path) for path in files])
-    dropped = 0
-    tables = {}
-    for folder, kind in _FOLDER_KIND.items():
-        table, shared = _read_user_files(raw_dir, folder, date_format, sources)
+def _user_daily(
+    raw_dir: Path, files: dict[str, list[Path]], date_format: str, duplicate_dates: str
+) -> tuple[dict[str, pd.DataFrame], int]:
+    """The researcher's daily tables by kind, repeated rows resolved; a ticker in both folders
+    is refused."""
+    tables, dropped = {}, 0
+    for kind, paths_of_kind in files.items():
+        table, shared = _read_user_files(raw_dir, kind, paths_of_kind, date_format)
         tables[kind], count = _resolve_duplicates(table, kind, duplicate_dates, raw_dir, shared)
+        tables[kind] = tables[kind].drop(columns="source_row")
         dropped += count
     history_tickers, flow_tickers = (set(tables[k]["ticker"].unique()) for k in _VALUES)
     both = sorted(history_tickers & flow_tickers)
@@ -306,6 +201,131 @@ def read_fund_data(
             f"ticker(s) {', '.join(both)} appear in both {paths.USER_FUND_HISTORY_DIR}/ and "
             f"{paths.USER_FLOWS_DIR}/: keep each ticker in one folder",
         )
-    relative = [p.relative_to(raw_dir).as_posix() for p in files]
-    history, ready = (tables[k].drop(columns="source_row") for k in ("history", "flows"))
-    return FundData(history, ready, "user", relative, dropped)
+    return tables, dropped
+
+
+def _nport_months(
+    raw_dir: Path, filings: list[Path], fetched_nport: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The months of every N-PORT filing, saved by hand or fetched: for a series and report date
+    the latest filing counts (an amendment, NPORT-P/A, over the filing it amends; then a file
+    saved by hand over a download; then the later download), and a month in two report
+    periods is taken from the later one. Returns the months and the restatements."""
+    saved = [
+        fund_files.read_nport_filing(path).assign(
+            file=path.relative_to(raw_dir).as_posix(),
+            fetched_at=pd.NaT,
+            source=_user_source(raw_dir, path) + NPORT_FILE_NOTE,
+            source_kind="user",
+            source_address="",
+        )
+        for path in filings
+    ]
+    frames = [f for f in [*saved, fetched_nport] if len(f)]
+    if not frames:
+        return fund_flows.no_nport_months(), no_restatements()
+    months = pd.concat(frames, ignore_index=True)
+    months = months.assign(
+        amendment=months["submission_type"].str.endswith("/A"),
+        saved_by_hand=months["fetched_at"].isna(),
+        downloaded=pd.to_datetime(months["fetched_at"], utc=True).fillna(
+            pd.Timestamp.min.tz_localize("UTC")
+        ),
+    )
+    latest, restated = latest_values(
+        months,
+        ["ticker", "series_id", "report_date", "month_start"],
+        _NPORT_VALUES,
+        ["amendment", "saved_by_hand", "downloaded", "file"],
+        date="month_end",
+    )
+    latest = latest.sort_values(["ticker", "month_start", "report_date"], kind="stable")
+    latest = latest.drop_duplicates(["ticker", "month_start"], keep="last")
+    drop = ["amendment", "saved_by_hand", "downloaded", "fetched_at", "file", "fetch_source"]
+    return latest.drop(columns=[c for c in drop if c in latest]).reset_index(drop=True), restated
+
+
+def _sample_data(raw_dir: Path) -> FundData:
+    history = read_sample_fund_history(raw_dir).assign(source_kind="sample", source_address="")
+    history = history.astype(dict.fromkeys(SOURCE_COLUMNS, "category"))
+    ready = _empty_fund_table("flows").astype({c: history[c].dtype for c in SOURCE_COLUMNS})
+    return FundData(
+        history,
+        ready,
+        fund_flows.no_nport_months(),
+        "sample",
+        [paths.SAMPLE_FUND_HISTORY.as_posix()],
+    )
+
+
+def _shared_categories(tables: list[pd.DataFrame]) -> list[pd.DataFrame]:
+    """The tables with their source columns categorical, with the same categories in all."""
+    dtypes = {
+        column: pd.CategoricalDtype(
+            list(dict.fromkeys(v for t in tables for v in t[column].astype(str).unique()))
+        )
+        for column in SOURCE_COLUMNS
+    }
+    return [table.astype(dtypes) for table in tables]
+
+
+def read_fund_data(
+    raw_dir: str | Path, date_format: str = "", duplicate_dates: str = "refuse"
+) -> FundData:
+    """Every fund file of the raw folder: the researcher's files in fund_history/ and flows/
+    (daily histories and flows of any format helpers.ingest.fund_files reads, N-PORT filings
+    saved in flows/) and the downloads `chinaflows fetch` listed in its manifests
+    (helpers.ingest.fetched). The sample only when there are none of these: a fund without real
+    data is then missing, never filled from the sample.
+
+    A ticker's daily data come from the researcher's files when there are any for it (its
+    fetched daily files are then set aside, and said so), else from its downloads. A ticker
+    may be in fund_history/ or in flows/ (daily), not both; a (ticker, date) in several of the
+    researcher's files is resolved as `_resolve_duplicates` says; N-PORT filings as
+    `_nport_months` says.
+    """
+    if duplicate_dates not in DUPLICATE_DATES:
+        raise InvalidParameterError(
+            f"duplicate_dates must be 'refuse' or 'flag'; got {duplicate_dates!r}"
+        )
+    raw_dir = Path(raw_dir)
+    daily_files, filings = _user_files(raw_dir)
+    fetched = read_fetched(raw_dir, date_format)
+    own_files = [*daily_files["history"], *daily_files["flows"], *filings]
+    if not own_files and not fetched.files:
+        return _sample_data(raw_dir)
+
+    own, dropped = _user_daily(raw_dir, daily_files, date_format, duplicate_dates)
+    own_tickers = {*own["history"]["ticker"].unique(), *own["flows"]["ticker"].unique()}
+    from_fetch = fetched.history[~fetched.history["ticker"].isin(own_tickers)]
+    set_aside = []
+    if len(from_fetch) < len(fetched.history):
+        tickers = sorted(set(fetched.history["ticker"].unique()) & own_tickers)
+        set_aside.append(
+            ("fetched daily files", f"not used for {', '.join(tickers)}: your own files are")
+        )
+    if fetched.unlisted:
+        set_aside.append(
+            (", ".join(fetched.unlisted), "not read: not in a manifest (a fetch stopped mid-way)")
+        )
+    history = pd.concat(
+        [own["history"], from_fetch.assign(is_synthetic=False, flag_duplicate_conflict=False)],
+        ignore_index=True,
+    )
+    history, ready = _shared_categories([history, own["flows"]])
+    monthly, nport_restated = _nport_months(raw_dir, filings, fetched.nport)
+    restated = pd.concat(
+        [r for r in (fetched.restatements, nport_restated) if len(r)] or [no_restatements()],
+        ignore_index=True,
+    )
+    files = [p.relative_to(raw_dir).as_posix() for p in own_files] + fetched.files
+    return FundData(
+        sorted_by_ticker_and_date(history),
+        ready,
+        monthly,
+        "user",
+        files,
+        dropped,
+        restated,
+        set_aside,
+    )

@@ -41,10 +41,11 @@ class SampleFundAssumption:
     annual_drift: float  # expected annual log NAV return
 
 
-# ASSUMPTIONS OF THE SYNTHETIC SAMPLE, NOT DATA. Starting net assets are set near the snapshots in
-# FACTS.md section 3 (no year-end 2024 figure was found for any fund); starting NAVs are set so
-# that the implied shares outstanding are of the order of those snapshots; volatilities and drifts
-# are round, plausible numbers for these funds and are not estimated from anything.
+# ASSUMPTIONS OF THE SYNTHETIC SAMPLE, NOT DATA. Starting net assets are set near the net-asset
+# snapshots reported for late 2024 and early 2025 (no year-end 2024 figure was found for any
+# fund); starting NAVs are set so that the implied shares outstanding are of the order of those
+# snapshots; volatilities and drifts are round, plausible numbers for these funds and are not
+# estimated from anything.
 SAMPLE_FUNDS: dict[str, SampleFundAssumption] = {
     "KWEB": SampleFundAssumption(29.00, 7.0e9, 0.024, 0.25),
     "CQQQ": SampleFundAssumption(38.00, 0.9e9, 0.022, 0.30),
@@ -58,7 +59,7 @@ SAMPLE_TICKERS: tuple[str, ...] = tuple(SAMPLE_FUNDS)
 NOISE_FRACTION = 0.003
 
 # Event-driven bursts added to the noise before calibration (assumptions shaped after the
-# qualitative claims in FACTS.md section 2: a large KWEB inflow on 2025-01-29, FXI outflows
+# qualitative claims of data/raw/flow_claims.csv: a large KWEB inflow on 2025-01-29, FXI outflows
 # 2025-01-27 to 01-31). Calibration then shifts every day by a small amount, so the bursts stay.
 SAMPLE_EVENT_FLOWS: tuple[tuple[str, str, float], ...] = (
     ("KWEB", "2025-01-29", 6.0e8),

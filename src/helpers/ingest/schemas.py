@@ -23,6 +23,11 @@ TICKER = pa.Check.str_matches(r"^[A-Z]{2,5}$", error="a ticker is 2-5 capital le
 TICKER_LIST = pa.Check.str_matches(
     r"^[A-Z]{2,5}(;[A-Z]{2,5})*$", error="tickers are separated by ';'"
 )
+# Pages make a source's address a link: the column holds an address or nothing (a page known
+# only by its name is named in source_note).
+ADDRESS = pa.Check.str_matches(
+    r"^https?://\S+$", error="an address starts with http:// or https:// and has no spaces"
+)
 
 
 def _text(nullable: bool = False, checks=None) -> pa.Column:
@@ -48,7 +53,7 @@ def _flag() -> pa.Column:
 SOURCE_COLUMNS = {
     "source_publisher": _text(),
     "source_date": _date(nullable=True),
-    "source_url": _text(nullable=True),
+    "source_url": _text(nullable=True, checks=ADDRESS),
     "source_kind": _text(checks=pa.Check.isin(SOURCE_KINDS)),
     "source_note": _text(nullable=True),
 }
@@ -184,4 +189,62 @@ FUND_HISTORY_SCHEMA = pa.DataFrameSchema(
     name="fund_history",
     unique=["date", "ticker"],
     strict=True,
+)
+
+# What `chinaflows fetch` keeps: one manifest.csv per source, a row per file kept, columns exactly
+# these (data/raw/README.md). `file` is relative to data/raw/fetched/.
+FETCH_FORMATS = [
+    "ishares_workbook",
+    "xtrackers_xlsx",
+    "invesco_navs_json",
+    "invesco_prices_json",
+    "nport_primary_doc",
+]
+FETCH_MANIFEST_SCHEMA = pa.DataFrameSchema(
+    {
+        "ticker": _text(checks=TICKER),
+        "file": _text(),
+        "address": _text(nullable=True),
+        "fetched_at": pa.Column("datetime64[us, UTC]", coerce=True),
+        "sha256": _text(checks=pa.Check.str_matches(r"^[0-9a-f]{64}$", error="64 hex digits")),
+        "http_status": _count(),
+        "bytes": _count(),
+        "format": _text(checks=pa.Check.isin(FETCH_FORMATS)),
+        "as_of": _date(nullable=True),
+    },
+    name="fetch_manifest",
+    unique=["file"],
+    strict=True,
+    ordered=True,
+)
+
+# The canonical flows table (data/processed/fund_flows.parquet): every fund's flows at the best
+# resolution it has, one row per day or per month (helpers.ingest.fund_flows).
+RESOLUTIONS = ["daily", "monthly"]
+FLOW_SOURCE_KINDS = ["sample", "issuer", "sec_nport", "user"]
+FUND_FLOWS_SCHEMA = pa.DataFrameSchema(
+    {
+        "ticker": _text(checks=TICKER),
+        "period_start": _date(),
+        "period_end": _date(),
+        # the same few labels on millions of rows: categorical
+        "resolution": pa.Column("category", checks=pa.Check.isin(RESOLUTIONS)),
+        "flow_usd": _number(),
+        "source_kind": pa.Column("category", checks=pa.Check.isin(FLOW_SOURCE_KINDS)),
+        "source": pa.Column("category"),
+        "source_address": pa.Column("category"),
+        "sales_usd": _number(nullable=True),
+        "reinvestment_usd": _number(nullable=True),
+        "redemption_usd": _number(nullable=True),
+        "net_assets_usd": _number(nullable=True),
+    },
+    name="fund_flows",
+    unique=["ticker", "period_start", "period_end"],
+    checks=pa.Check(
+        lambda df: df["period_end"] >= df["period_start"],
+        element_wise=False,
+        error="period_end is before period_start",
+    ),
+    strict=True,
+    ordered=True,
 )

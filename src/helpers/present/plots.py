@@ -144,21 +144,27 @@ def cumulative_with_events(
     (`session`, see market_calendar.align_events) and numbered in the order of `events`."""
     figure, axis = plt.subplots(figsize=(11, 5.5))
     for cohort in cumulative.columns:
-        axis.plot(
-            cumulative.index,
-            cumulative[cohort],
-            label=cohort,
-            linewidth=2,
-            color=COHORT_COLOURS.get(cohort),
-        )
+        line = cumulative[cohort].dropna()
+        colour = COHORT_COLOURS.get(cohort)
+        axis.plot(line.index, line.values, linewidth=2, color=colour)
+        if len(line):  # named at its end, in its colour: no legend to look up
+            axis.annotate(
+                cohort,
+                (line.index[-1], line.iloc[-1]),
+                xytext=(5, 0),
+                textcoords="offset points",
+                va="center",
+                color=colour,
+                fontsize=10,
+                weight="bold",
+            )
     axis.axhline(0, color="#1f2328", linewidth=0.8)
     top = axis.get_ylim()[1]
     for number, (_, event) in enumerate(events.iterrows(), start=1):
         axis.axvline(event["session"], color="#6e7781", linewidth=0.7, linestyle=":")
-        axis.text(event["session"], top, str(number), fontsize=8, ha="center", va="bottom")
+        axis.text(event["session"], top, str(number), fontsize=9, ha="center", va="bottom")
     usd_bn_axis(axis)
     axis.xaxis.set_major_formatter(mdates.DateFormatter("%b"))
-    axis.legend(loc="upper left")
     axis.set_title(title, pad=18)
     figure.tight_layout()
     return mark_sample(figure, sample)
@@ -262,7 +268,7 @@ def event_window_bars(windows: pd.DataFrame, days: int, title: str, sample: bool
         axis.axhline(0, color="#1f2328", linewidth=0.8)
         usd_bn_axis(axis)
         axis.set_title(cohort, fontsize=10, loc="left")
-        axis.legend(loc="upper right", fontsize=8, ncols=2)
+        axis.legend(loc="upper right", fontsize=9, ncols=2)
         axis.set_xticks(x, rows["number"].astype(str))
     axes[-1, 0].set_xlabel("event (numbered as in the events table)")
     figure.suptitle(title, x=0.01, ha="left", weight="bold")

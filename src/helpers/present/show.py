@@ -31,9 +31,15 @@ def true_minus(text: str) -> str:
     return _HYPHEN_MINUS.sub(MINUS, text)
 
 
-def usd_bn(amount: float, signed: bool = True) -> str:
+NO_DATA = "no data"
+
+
+def usd_bn(amount: float | None, signed: bool = True) -> str:
     """-2.3e9 -> '−$2.30bn' (a true minus sign); '+$2.30bn' when `signed`. An amount that would
-    read $0.00bn but is not zero is given in millions: 4.2e6 -> '+$4.2mn'."""
+    read $0.00bn but is not zero is given in millions: 4.2e6 -> '+$4.2mn'. A missing amount
+    (None, NaN) -> 'no data'."""
+    if amount is None or pd.isna(amount):
+        return NO_DATA
     sign = ("+" if amount >= 0 else MINUS) if signed else (MINUS if amount < 0 else "")
     sign += _NO_BREAK if sign else ""
     if 0 < abs(amount) < 5e6:
@@ -41,8 +47,11 @@ def usd_bn(amount: float, signed: bool = True) -> str:
     return f"{sign}${abs(amount) / 1e9:,.2f}bn"
 
 
-def pct(value: float, digits: int = 1, signed: bool = False) -> str:
-    """12.345 -> '12.3%' ('+12.3%' when `signed`); negatives with a true minus sign."""
+def pct(value: float | None, digits: int = 1, signed: bool = False) -> str:
+    """12.345 -> '12.3%' ('+12.3%' when `signed`); negatives with a true minus sign; a missing
+    value (None, NaN) -> 'no data'."""
+    if value is None or pd.isna(value):
+        return NO_DATA
     return with_minus(f"{value:+.{digits}f}%" if signed else f"{value:.{digits}f}%")
 
 
@@ -69,6 +78,33 @@ def sample_caption(caption: str, sample: bool) -> str:
 def _markdown(text: str) -> str:
     """Generated text as Markdown: escaped, '$' a currency sign (not math), true minus signs."""
     return true_minus(html.escape(text, quote=False)).replace("$", r"\$")
+
+
+_ADDRESS = re.compile(r"https?://\S+")
+_ADDRESS_AT_END = re.compile(r"(?:^|(?<=\s))https?://\S+$")
+
+
+def _linked(text: str, address_at_end: bool = False) -> str:
+    """`text` as HTML, escaped, with its address made a link: the whole text when it is one
+    http(s) address, or, with `address_at_end`, an address that ends it ("Reuters (2025-05-16):
+    https://..."). Any other text, and an address anywhere else, stays text."""
+    text = str(text)
+    match = (_ADDRESS_AT_END.search if address_at_end else _ADDRESS.fullmatch)(text)
+    if match is None:
+        return html.escape(text)
+    address = html.escape(match.group())
+    return f'{html.escape(text[: match.start()])}<a href="{address}">{address}</a>'
+
+
+def _link_format(name, column: pd.Series):
+    """How the cells of a text column read when they carry addresses: a source column
+    (column_labels.is_source) links the address that ends each cell; any other column links
+    the cells that are one address each. None for a column without addresses."""
+    if column_labels.is_source(name):
+        return functools.partial(_linked, address_at_end=True)
+    if column.map(lambda v: isinstance(v, str) and _ADDRESS.fullmatch(v) is not None).any():
+        return _linked
+    return None
 
 
 def say(text: str) -> None:
@@ -138,7 +174,9 @@ def table(
     Headers are the columns' labels (helpers.ingest.column_labels); a row index that is only a
     row number is hidden; cells read yes/no, dates as dates, money as −$1.40bn (levels such as
     net assets unsigned), `_pct` columns in percent, numbers with a true minus sign, missing
-    values blank. `formats` (column -> format string or function) overrides a column's cells.
+    values blank. Addresses are links: a cell that is one http(s) address, and the address that
+    ends a cell of a source column ("publisher (date): address"); all text stays escaped.
+    `formats` (column -> format string or function) overrides a column's cells.
     Numbers are right-aligned and kept on one line; text is left-aligned and wraps."""
     if first_rows is not None:
         caption = f"{caption} (the first {min(len(frame), first_rows):,} of {len(frame):,})"
@@ -147,8 +185,11 @@ def table(
     cell_formats = {name: _cell_format(name, frame[name].dropna()) for name in frame.columns}
     cell_formats |= {name: _caller_format(chosen) for name, chosen in (formats or {}).items()}
     text = [name for name, f in cell_formats.items() if f is None]
-    cell_formats |= dict.fromkeys(text, lambda value: true_minus(str(value)))
-    shown = dict(cell_formats)
+    links = {name: _link_format(name, frame[name].dropna()) for name in text}
+    links = {name: f for name, f in links.items() if f is not None}
+    plain = [name for name in text if name not in links]
+    cell_formats |= dict.fromkeys(plain, lambda value: true_minus(str(value)))
+    shown = {name: f for name, f in cell_formats.items() if f is not None}
     index_names = [column_labels.label(n) if n is not None else None for n in frame.index.names]
     frame = frame.rename_axis(index=index_names)
     styler = (
@@ -157,6 +198,8 @@ def table(
         .format_index(_index_format(frame.index), escape="html", axis=0)
         .format_index(escape="html", axis=1)
     )
+    if links:  # _linked() escapes the text itself
+        styler = styler.format(links, subset=list(links), na_rep="", escape=None)
     if not isinstance(frame.columns, pd.MultiIndex):
         styler = styler.relabel_index([column_labels.label(c) for c in frame.columns], axis=1)
     if _is_row_number(frame.index):
@@ -176,6 +219,9 @@ def table(
     styler = styler.set_properties(subset=fixed, **{"text-align": "left", "white-space": "nowrap"})
     wrap = {"text-align": "left", "white-space": "normal", "max-width": "36em"}
     styler = styler.set_properties(subset=text, **wrap)
+    if links:  # an address has no spaces: it breaks anywhere, in a column kept readable
+        address = {"overflow-wrap": "anywhere", "min-width": "14em"}
+        styler = styler.set_properties(subset=list(links), **address)
     return styler.set_table_styles(styles)
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import norm
+from two_funds import canonical_of
 
 from helpers.analysis import flow_study
 from helpers.errors import InvalidParameterError
@@ -35,7 +36,7 @@ def daily() -> pd.DataFrame:
 
 
 def test_organic_growth_from_the_close_before_the_period(daily):
-    growth = flow_study.organic_growth(daily, COHORTS, "2025-01-03", "2025-01-07")
+    growth = flow_study.organic_growth(daily, daily, COHORTS, "2025-01-03", "2025-01-07")
     # Start: net assets on 2 January, 10 x 100 and 20 x 50. AAA +245 on 1000; BBB -100 on 1000.
     assert growth["start_net_assets_usd"].to_dict() == {
         "AAA": 1000.0, "BBB": 1000.0, "tech": 1000.0, "trad": 1000.0, "both": 2000.0,
@@ -47,7 +48,7 @@ def test_organic_growth_from_the_close_before_the_period(daily):
 
 
 def test_organic_growth_of_a_fund_starting_inside_the_period(daily):
-    growth = flow_study.organic_growth(daily, COHORTS, "2025-01-01", "2025-01-07")
+    growth = flow_study.organic_growth(daily, daily, COHORTS, "2025-01-01", "2025-01-07")
     assert growth.loc["AAA", "start_date"] == pd.Timestamp("2025-01-02")
     assert growth.loc["AAA", "organic_growth_pct"] == pytest.approx(24.5)
 
@@ -205,9 +206,51 @@ def test_claim_evidence_by_hand(daily):
             "end": pd.to_datetime(["2025-01-07"]),
         }
     )
-    row = flow_study.claim_evidence(daily, claims).iloc[0]
+    row = flow_study.claim_evidence(daily, canonical_of(daily), claims).iloc[0]
     assert row["days"] == 2 and row["net_flow_usd"] == 135.0
     assert (row["inflow_days"], row["outflow_days"]) == (1, 1)
     assert row["largest_day"] == pd.Timestamp("2025-01-07") and row["largest_day_usd"] == 195.0
     assert pd.isna(row["last_larger_day_before"])  # 3 January's +110 is smaller
     assert row["top_inflow_months"] == "Jan 2025"
+    assert row["resolution"] == "daily"
+
+
+def test_organic_growth_of_a_fund_known_by_its_n_port_months(daily):
+    """KWEB: N-PORT for December (net assets 1,000 at its end) and January (+50): 5% growth in
+    January; a week cannot be summed from months."""
+    months = pd.DataFrame(
+        {
+            "ticker": "KWEB",
+            "period_start": pd.to_datetime(["2024-12-01", "2025-01-01"]),
+            "period_end": pd.to_datetime(["2024-12-31", "2025-01-31"]),
+            "resolution": "monthly",
+            "flow_usd": [-20.0, 50.0],
+            "net_assets_usd": [1_000.0, NAN],
+        }
+    )
+    net_assets = flow_study.net_assets_points(daily, months)
+    assert net_assets[net_assets["ticker"] == "KWEB"]["date"].tolist() == [
+        pd.Timestamp("2024-12-31")
+    ]
+    growth = flow_study.organic_growth(
+        months, net_assets, {"web": ["KWEB"]}, "2025-01-01", "2025-01-31"
+    )
+    assert growth.loc["KWEB", "start_net_assets_usd"] == 1_000.0
+    assert growth.loc["KWEB", "organic_growth_pct"] == pytest.approx(5.0)
+    assert flow_study.flows_per_period(months, flow_study.MONTHLY)["KWEB"].tolist() == [-20.0, 50.0]
+    with pytest.raises(ValueError, match="monthly flows cannot be summed per week"):
+        flow_study.flows_per_period(months, flow_study.WEEKLY)
+
+
+def test_no_event_window_without_daily_flows(daily):
+    events = pd.DataFrame({"event": ["e"], "session": [pd.Timestamp("2025-01-06")]})
+    windows = flow_study.event_windows(daily.iloc[:0], COHORTS, events, 2)
+    assert windows.empty and "missing_days" in windows.columns
+
+
+def test_organic_growth_of_a_cohort_counts_the_funds_that_have_data(daily):
+    growth = flow_study.organic_growth(
+        daily, daily, {"partial": ["AAA", "KWEB"]}, "2025-01-03", "2025-01-07"
+    )
+    assert growth.loc["partial", "start_net_assets_usd"] == 1000.0  # AAA's alone
+    assert growth.loc["partial", "organic_growth_pct"] == pytest.approx(24.5)

@@ -77,3 +77,51 @@ def test_spread_usd():
     totals = pd.Series({"technology": 5.0e9, "broad": 1.0e9, "traditional": -3.5e9})
     assert spread_usd(totals) == 8.5e9
     assert spread_usd(totals, long="broad", short="technology") == -4.0e9
+
+
+# --- partial data and the canonical table at both resolutions -------------------------------
+
+
+def test_a_cohort_is_summed_over_the_funds_that_have_data_and_one_with_none_has_no_data(daily):
+    cohorts = {"tech": ["AAA", "KWEB"], "trad": ["FXI", "ASHR"]}
+    totals = cohort_flows(daily, cohorts, "2025-01-01", "2025-01-31", missing_tickers="ignore")
+    assert totals["tech"] == 245.0
+    assert np.isnan(totals["trad"])
+    assert np.isnan(spread_usd(totals, long="tech", short="trad"))
+    cumulative = cumulative_cohort_flows(daily, cohorts, missing_tickers="ignore")
+    assert list(cumulative.columns) == ["tech"]  # no line for a cohort without data
+
+
+def monthly_row(ticker: str, month: str, flow: float) -> dict:
+    period = pd.Period(month, "M")
+    return {
+        "ticker": ticker,
+        "period_start": period.start_time,
+        "period_end": period.end_time.normalize(),
+        "resolution": "monthly",
+        "flow_usd": flow,
+    }
+
+
+def test_a_month_counts_in_a_period_only_when_the_whole_month_lies_in_it(canonical):
+    table = pd.concat(
+        [
+            canonical,
+            pd.DataFrame(
+                [monthly_row("KWEB", "2024-12", 7.0), monthly_row("KWEB", "2025-01", 9.0)]
+            ),
+        ],
+        ignore_index=True,
+    )
+    january = period_flows(table, "2025-01-01", "2025-01-31")
+    assert january.to_dict() == {"AAA": 245.0, "BBB": -100.0, "KWEB": 9.0}
+    part = period_flows(table, "2025-01-03", "2025-01-31")
+    assert (part["AAA"], part["BBB"]) == (245.0, -100.0)
+    assert np.isnan(part["KWEB"])  # January is not whole from the 3rd
+    cumulative = cumulative_cohort_flows(table, {"web": ["KWEB"]}, start="2025-01-01")
+    assert cumulative["web"].to_dict() == {
+        pd.Timestamp("2025-01-03"): 0.0,
+        pd.Timestamp("2025-01-06"): 0.0,
+        pd.Timestamp("2025-01-07"): 0.0,
+        pd.Timestamp("2025-01-31"): 9.0,  # a month counts on its last day
+    }

@@ -25,7 +25,7 @@ def figure(figure_id, tickers, start, end, amount, bound="point"):
 
 
 @pytest.fixture
-def reconciled(daily) -> pd.DataFrame:
+def reconciled(daily, canonical) -> pd.DataFrame:
     reported = pd.DataFrame(
         [
             figure("point_within", ("AAA",), "2025-01-03", "2025-01-07", 244.0),
@@ -41,7 +41,7 @@ def reconciled(daily) -> pd.DataFrame:
             figure("weekend_start", ("AAA",), "2025-01-04", "2025-01-07", 135.0),
         ]
     )
-    return reconcile_reported_flows(daily, reported, tolerance_pct=1.0).set_index("figure_id")
+    return reconcile_reported_flows(daily, reported, 1.0, canonical).set_index("figure_id")
 
 
 def test_reconcile_points(reconciled):
@@ -101,7 +101,7 @@ def test_reconcile_keeps_input_columns(reconciled):
     assert len(reconciled) == 11
 
 
-def test_reconcile_refuses_unknown_bound(daily):
+def test_reconcile_refuses_unknown_bound(daily, canonical):
     reported = pd.DataFrame([figure("x", ("AAA",), "2025-01-03", "2025-01-07", 1.0, "about")])
     with pytest.raises(ValueError, match="about"):
-        reconcile_reported_flows(daily, reported)
+        reconcile_reported_flows(daily, reported, fund_flows=canonical)

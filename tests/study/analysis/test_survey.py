@@ -97,7 +97,7 @@ def test_shipped_claims_verdicts():
         read_raw_table(raw_path(raw, "survey_claims"), "survey_claims"),
         read_raw_table(raw_path(raw, "survey_figures"), "survey_figures"),
     ).set_index("claim_id")["verdict"]
-    # FACTS.md section 5: the regional shares credited to asset managers are misattributed,
+    # As sourced: the regional shares credited to asset managers are misattributed,
     # the 78% is unverified, the rest are as sourced.
     assert checked["regional_asia_pacific_asset_managers"] == "misattributed"
     assert checked["tech_competitive_78"] == "unverified"

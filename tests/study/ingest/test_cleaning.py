@@ -14,7 +14,8 @@ import pytest
 
 from helpers import storage
 from helpers.errors import InvalidParameterError
-from helpers.ingest.cleaning import clean_inputs, flows_source, write_processed
+from helpers.ingest.cleaning import clean_inputs, write_processed
+from helpers.ingest.fund_flows import flows_source
 from helpers.paths import DEFAULT_LAYOUT, RAW_FILES
 
 AS_OF = "2025-06-30"
@@ -29,6 +30,10 @@ PROCESSED_TABLES = {
     "events.parquet",
     "fund_history.parquet",
     "daily_flows.parquet",
+    "fund_flows.parquet",
+    "fund_sources.parquet",
+    "flow_crosscheck.parquet",
+    "restatements.parquet",
     "calendar_gaps.parquet",
     "data_quality.parquet",
 }
@@ -150,10 +155,10 @@ def test_flows_source_is_sample(cut, uncut):
     assert uncut.flows_source == "sample"
 
 
-def test_flows_source_of_mixed_rows():
-    assert flows_source(pd.DataFrame({"is_synthetic": [True, True]})) == "sample"
-    assert flows_source(pd.DataFrame({"is_synthetic": [True, False]})) == "user"
-    assert flows_source(pd.DataFrame({"is_synthetic": [False]})) == "user"
+def test_flows_source_is_sample_when_any_flow_rests_on_the_sample():
+    assert flows_source(pd.DataFrame({"source_kind": ["sample", "sample"]})) == "sample"
+    assert flows_source(pd.DataFrame({"source_kind": ["sample", "issuer"]})) == "sample"
+    assert flows_source(pd.DataFrame({"source_kind": ["issuer", "sec_nport", "user"]})) == "user"
 
 
 def test_cleaning_leaves_the_raw_folder_untouched(raw_dir):

@@ -160,6 +160,19 @@ def test_empty_required_cell(tmp_path, flows_rows):
     assert error.problems == ["line 3, column 'subject': the cell is empty"]
 
 
+def test_a_source_address_must_be_an_address(tmp_path, flows_rows):
+    # A page known only by its name belongs in source_note: pages make every address a link.
+    set_cell(flows_rows, 2, "source_url", "TradingView symbol page")
+    error = refused(write_rows(tmp_path / "reported_flows.csv", flows_rows))
+    assert error.problems == [
+        "line 3, column 'source_url': 'TradingView symbol page' fails the check "
+        "'an address starts with http:// or https:// and has no spaces'"
+    ]
+    set_cell(flows_rows, 2, "source_url", "")
+    table = load.read_reported_flows(write_rows(tmp_path / "empty.csv", flows_rows))
+    assert table.at[1, "source"].endswith(": address not recorded")
+
+
 def test_cell_of_spaces_counts_as_empty(tmp_path, flows_rows):
     set_cell(flows_rows, 1, "source_publisher", "   ")
     error = refused(write_rows(tmp_path / "reported_flows.csv", flows_rows))

@@ -1,7 +1,8 @@
 """The calibrated synthetic sample (helpers.ingest.sample) against the reported figures, written
 by hand.
 
-The fixture is FACTS.md section 2 typed in here, independent of data/raw/reported_flows.csv.
+The fixture is the reported 2025 flow figures typed in here, independent of
+data/raw/reported_flows.csv.
 """
 
 from __future__ import annotations

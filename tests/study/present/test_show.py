@@ -216,3 +216,65 @@ def test_findings_are_a_list_under_their_heading(monkeypatch):
     assert shown == [
         f"#### {show.FINDINGS_HEADING}\n\n- KWEB took in \\$2.3bn.\n- FXI lost \u2212\\$2.3bn."
     ]
+
+
+# --- sources a reader can follow ------------------------------------------------------------------
+
+
+def test_a_column_of_addresses_is_a_column_of_links():
+    frame = pd.DataFrame(
+        {
+            "source_url": ["https://news.example/a?x=1&y=2", None, "not an address"],
+            "source_note": ["also at https://repost.example/b", "plain", "<b>bold</b>"],
+        }
+    )
+    styler = show.table(frame, "Sources")
+    page = styler.to_html()
+    _, cells = _cells(styler)
+    assert cells == [
+        '<a href="https://news.example/a?x=1&amp;y=2">https://news.example/a?x=1&amp;y=2</a>',
+        "also at https://repost.example/b",  # an address inside a note stays text
+        "",
+        "plain",
+        "not an address",
+        "&lt;b&gt;bold&lt;/b&gt;",
+    ]
+    assert page.count("<a ") == 1
+    # A long address breaks anywhere, in a column not squeezed below a readable width.
+    assert re.search(r"col0 \{[^}]*overflow-wrap: anywhere;[^}]*min-width: 14em", page)
+
+
+def test_a_source_text_links_the_address_that_ends_it():
+    frame = pd.DataFrame(
+        {
+            "source": [
+                "Paper & Co <i> (2025-12-18): https://paper.example/story",
+                "Wire (date not stated): address not recorded",
+                "sample data (synthetic): scripts/make_sample.py, seed 1",
+            ],
+            "claim source": ['Site (date not stated): https://site.example/"q"', None, None],
+        }
+    )
+    _, cells = _cells(show.table(frame, "Sources"))
+    assert cells == [
+        "Paper &amp; Co &lt;i&gt; (2025-12-18): "
+        '<a href="https://paper.example/story">https://paper.example/story</a>',
+        "Site (date not stated): "
+        '<a href="https://site.example/&quot;q&quot;">https://site.example/&quot;q&quot;</a>',
+        "Wire (date not stated): address not recorded",
+        "",
+        "sample data (synthetic): scripts/make_sample.py, seed 1",
+        "",
+    ]
+
+
+def test_only_http_addresses_become_links():
+    frame = pd.DataFrame(
+        {
+            "source_url": ["javascript:alert(1)", "ftp://files.example/x", "https://ok.example"],
+            "source": ["A (date not stated): javascript:alert(1)", "B: x https://b.example y", "C"],
+        }
+    )
+    page = show.table(frame, "Sources").to_html()
+    assert re.findall(r'<a href="([^"]*)"', page) == ["https://ok.example"]
+    assert "javascript:alert(1)" in page  # shown, as text
