@@ -2,35 +2,84 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from built_once import built_once, process_from_json, process_to_json
-from project_runs import run
+from built_once import built_once, process_from_json, start_building
+from diamond_project import make_diamond_project, run_once_for_all
+from own_data import build_own_data_run
+from project_runs import build_published_run
 from two_funds import canonical_of, history_table
 
 from helpers.ingest.daily_flows import derive_daily_flows
-from helpers.paths import copy_project_inputs
 
 # The `reliability` fixture and the generated reliability table (tests/support/reliability.py).
 pytest_plugins = ["reliability"]
 
 
-@pytest.fixture(scope="session")
-def published_run(tmp_path_factory) -> tuple[Path, object]:
-    """One run of the whole pipeline on the shipped data, into a temporary copy of the project:
-    (the project, the finished process); once for the whole test run, also under pytest-xdist
-    (built_once.py). Tests read it; a test that changes files copies it."""
+# The runs of the whole pipeline that tests share (each fixture of that name returns the
+# project and the finished `chinaflows run`), and how each is built (built_once.py).
+SHARED_RUNS = {"published_run": build_published_run, "own_data_run": build_own_data_run}
 
-    def build(folder: Path) -> dict:
-        project = copy_project_inputs(folder / "project")
-        return {"project": str(project), "result": process_to_json(run(project))}
 
-    built = built_once(tmp_path_factory, "published_run", build)
+def pytest_collection_modifyitems(items) -> None:
+    """Tests that read a shared run last, so that the other tests run while it is built; within
+    each part the tests that run notebooks (marked `pipeline`) first, so that the quick ones
+    fill the cores at the end (pytest-xdist hands tests out in this order)."""
+    items.sort(
+        key=lambda item: (
+            bool(SHARED_RUNS.keys() & set(item.fixturenames)),
+            item.get_closest_marker("pipeline") is None,
+        )
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_runs_started(request, tmp_path_factory):
+    """Starts, as the session starts, every shared run that a selected test reads, each on a
+    thread of its own (under pytest-xdist a worker takes each run that no other has taken yet).
+    The session ends when they are done."""
+    needed = {name for item in request.session.items for name in item.fixturenames}
+    started = [
+        start_building(tmp_path_factory, name, build)
+        for name, build in SHARED_RUNS.items()
+        if name in needed
+    ]
+    yield
+    for thread in started:
+        thread.join()
+
+
+def _shared_run(tmp_path_factory, name: str) -> tuple[Path, subprocess.CompletedProcess]:
+    built = built_once(tmp_path_factory, name, SHARED_RUNS[name])
     result = process_from_json(built["result"])
     assert result.returncode == 0, result.stderr
     return Path(built["project"]), result
+
+
+@pytest.fixture(scope="session")
+def published_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """One run of the whole pipeline on the shipped data, into a temporary copy of the project:
+    (the project, the finished process); once for the whole test run, also under pytest-xdist
+    (built_once.py). Tests read it; a test that changes files copies it."""
+    return _shared_run(tmp_path_factory, "published_run")
+
+
+@pytest.fixture(scope="session")
+def own_data_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """One run of the whole pipeline on a researcher's own fund files instead of the sample
+    (tests/support/own_data.py): (the project, the finished process); once for the whole test
+    run. Tests read it; a test that changes files copies it."""
+    return _shared_run(tmp_path_factory, "own_data_run")
+
+
+@pytest.fixture(scope="session")
+def diamond_that_ran(tmp_path_factory) -> Path:
+    """The engine tests' diamond project (tests/support/diamond_project.py) after one run, once
+    for the whole test run. A test that starts from a finished run copies it (copy_project)."""
+    return run_once_for_all(tmp_path_factory, make_diamond_project)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import tempfile
 import time
 from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
@@ -34,13 +35,25 @@ def local_executor(jobs: int) -> Executor:
     return ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="notebook")
 
 
-def _kernel_manager(log_file: Path, working_dir: Path):
+def _kernel_manager(log_file: Path, working_dir: Path, sockets_dir: Path):
     """A kernel manager class whose kernels start in `working_dir` (the run's staging project:
-    the notebooks' relative paths point from there) and write their own stderr and stdout to
-    `log_file`, so kernel warnings do not interleave with the run's progress lines."""
+    the notebooks' relative paths point from there), write their own stderr and stdout to
+    `log_file`, so kernel warnings do not interleave with the run's progress lines, and talk to
+    this process over Unix sockets in `sockets_dir` wherever ZeroMQ has them.
+
+    Not over TCP ports: jupyter_client finds a free port by binding and closing it, and the
+    kernel binds it a second later, so a kernel started at the same moment by another process
+    (another run, a test on another core) can be handed the same port and die at start-up
+    (papermill issue 511). A socket file in a folder of the kernel's own cannot be taken."""
+    import zmq
     from jupyter_client.manager import AsyncKernelManager
 
     class KernelManagerWithLog(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            if zmq.has("ipc"):
+                kwargs.update(transport="ipc", ip=str(sockets_dir / "kernel"))
+            super().__init__(**kwargs)
+
         async def start_kernel(self, **kwargs):
             kwargs["cwd"] = str(working_dir)
             with open(log_file, "ab") as log:
@@ -129,6 +142,8 @@ def execute_step(
     clock = time.perf_counter()
     deadline = time.monotonic() + step.timeout_seconds
     execution = _Execution(report_staging / f"{step.name}.ipynb")
+    # A short path of its own: a Unix socket's path may not be much longer than 100 bytes.
+    sockets_dir = tempfile.TemporaryDirectory(prefix="kernel-", ignore_cleanup_errors=True)
     try:
         papermill.execute_notebook(
             str(step.path),
@@ -138,7 +153,9 @@ def execute_step(
             progress_bar=False,
             request_save_on_cell_execute=False,
             kernel_manager_class=_kernel_manager(
-                report_staging / f"{step.name}{KERNEL_LOG_SUFFIX}", project.root
+                report_staging / f"{step.name}{KERNEL_LOG_SUFFIX}",
+                project.root,
+                Path(sockets_dir.name),
             ),
             # nbclient's timeout is per cell; giving each cell what is left of the notebook's
             # time makes it a deadline for the whole notebook.
@@ -156,6 +173,8 @@ def execute_step(
         raise execution.stopped(
             "its kernel died: the kernel's process ended (os._exit, a crash, or no memory left)"
         ) from None
+    finally:
+        sockets_dir.cleanup()
     return time.perf_counter() - clock
 
 

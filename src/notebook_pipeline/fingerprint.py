@@ -14,17 +14,22 @@ with an old timestamp is still noticed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import importlib.util
 import json
+import os
 import platform
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from notebook_pipeline import files
 from notebook_pipeline.spec import NotebookStep
 
 MISSING = "missing"
@@ -94,14 +99,65 @@ def package_source_sha256(package_dir: Path) -> str:
     )
 
 
-def installed_versions() -> dict[str, str]:
-    """Every installed distribution and its version, with the Python version."""
-    versions = {
-        canonicalize_name(dist.metadata["Name"]): dist.version
-        for dist in importlib.metadata.distributions()
-        if dist.metadata["Name"]
-    }
+def installed_versions(cache_dir: Path | None = None) -> dict[str, str]:
+    """Every installed distribution and its version, with the Python version; with `cache_dir`,
+    read once per state of the environment and kept there (remembered_per_environment)."""
+    return remembered_per_environment(cache_dir, "installed_versions", _read_installed_versions)
+
+
+def _read_installed_versions() -> dict[str, str]:
+    versions = {}
+    for dist in importlib.metadata.distributions():
+        metadata = dist.metadata  # parsed once: dist.version would parse the file again
+        if metadata["Name"]:
+            versions[canonicalize_name(metadata["Name"])] = metadata["Version"]
     return {"python": platform.python_version(), **dict(sorted(versions.items()))}
+
+
+# How the metadata of an installed distribution is named (pandas-2.3.1.dist-info, ...).
+_METADATA_SUFFIXES = (".dist-info", ".egg-info")
+
+
+def environment_stamp() -> str:
+    """Digest of what is installed where this Python imports from: each folder on its path that
+    holds distributions, with the name and modification time of every distribution's metadata
+    in it. Installing, upgrading or removing a distribution changes it (metadata added, removed
+    or rewritten); folders of plain code on the path (a script's own) do not."""
+    found = {}
+    for entry in sys.path:
+        folder = Path(entry or os.curdir).resolve()
+        try:
+            names = sorted(n for n in os.listdir(folder) if n.endswith(_METADATA_SUFFIXES))
+        except OSError:  # not a folder: the standard library's zip archive, a missing path
+            continue
+        if names:
+            found[str(folder)] = [[name, _modified_ns(folder / name)] for name in names]
+    return digest({"python": sys.version, "executable": sys.executable, "path": found})
+
+
+def _modified_ns(metadata: Path) -> int:
+    """When a distribution's metadata (its METADATA or PKG-INFO file) was last written."""
+    for path in (metadata / "METADATA", metadata / "PKG-INFO", metadata):
+        with contextlib.suppress(OSError):
+            return path.stat().st_mtime_ns
+    return 0
+
+
+def remembered_per_environment(
+    cache_dir: Path | None, name: str, compute: Callable[[], Any]
+) -> Any:
+    """`compute()`, an answer read from the installed distributions' metadata (which takes most
+    of a second, longer than a run with nothing to do): kept in `cache_dir` under `name` and
+    the environment_stamp, and read from there until a distribution is installed, upgraded or
+    removed. Computed each time without `cache_dir`. It must return what JSON can hold."""
+    if cache_dir is None:
+        return compute()
+    store = cache_dir / "environments" / f"{name}-{environment_stamp()}.json"
+    if store.is_file():
+        return files.read_json(store)
+    value = compute()
+    files.write_json(value, store)
+    return value
 
 
 # The engine's public base, which a study imports (atomic writes, the error types, the project's

@@ -10,6 +10,8 @@ from typing import Any
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from notebook_pipeline.fingerprint import remembered_per_environment
+
 
 def git_state(root: Path) -> dict[str, Any]:
     """The commit checked out at `root` and whether the tree differs from it (None outside git)."""
@@ -30,19 +32,29 @@ def git_state(root: Path) -> dict[str, Any]:
     return {"commit": commit.strip(), "dirty": bool(status.strip()) if status is not None else None}
 
 
-def project_package_versions(versions: dict[str, str], package: str) -> dict[str, str]:
+def project_package_versions(
+    versions: dict[str, str], package: str, cache_dir: Path | None = None
+) -> dict[str, str]:
     """The versions of the declared dependencies of the distribution that installs the study's
-    `package` (pipeline.yaml: study.package), picked out of `versions`; {} if none does."""
+    `package` (pipeline.yaml: study.package), picked out of `versions`; {} if none does. With
+    `cache_dir`, the dependencies are read once per state of the environment and kept there."""
     # A project without a study package: the distribution that installs this engine.
     package = package or __name__.split(".")[0]
+    names = remembered_per_environment(
+        cache_dir, f"dependencies-{package}", lambda: _declared_dependencies(package)
+    )
+    return {name: versions.get(name, "not installed") for name in names}
+
+
+def _declared_dependencies(package: str) -> list[str]:
+    """The names of what the distribution installing `package` declares it needs (no extras)."""
     distributions = importlib.metadata.packages_distributions().get(package, [])
     if not distributions:
-        return {}
+        return []
     try:
         declared = importlib.metadata.requires(distributions[0]) or []
     except importlib.metadata.PackageNotFoundError:
-        return {}
-    names = sorted(
+        return []
+    return sorted(
         {canonicalize_name(Requirement(text).name) for text in declared if "extra ==" not in text}
     )
-    return {name: versions.get(name, "not installed") for name in names}

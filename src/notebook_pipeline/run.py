@@ -188,7 +188,7 @@ class _Run:
                 self.layout, as_of, self.layout.report_dir(as_of), pipeline, self.show_code
             )
             report_staging.mkdir(parents=True)
-            versions = fingerprint.installed_versions()
+            versions = fingerprint.installed_versions(self.layout.cache_dir)
             context = run_context(pipeline.study.package, self.show_code, as_of, versions)
             records = self._run_graph(pipeline, parameters, project, report_staging, context)
             for published in pipeline.publish:
@@ -205,7 +205,9 @@ class _Run:
                 "forced": self.force,
                 "git": provenance.git_state(self.layout.root),
                 "python": versions["python"],
-                "packages": provenance.project_package_versions(versions, pipeline.study.package),
+                "packages": provenance.project_package_versions(
+                    versions, pipeline.study.package, self.layout.cache_dir
+                ),
                 "environment_sha256": context.environment_sha256,
                 "study_sha256": context.study_sha256,
                 "notebooks": [records[step.name].for_run_json() for step in pipeline.steps],

@@ -123,7 +123,7 @@ def pipeline_status(
 
     Raises failures.RunFailed for bad parameters or unreadable data, as a run would."""
     pipeline, as_of, parameters = resolve_run(layout, as_of, dict(overrides or {}))
-    versions = fingerprint.installed_versions()
+    versions = fingerprint.installed_versions(layout.cache_dir)
     context = run_context(pipeline.study.package, show_code, as_of, versions)
     cache = StepCache(layout.cache_dir)
     statuses: dict[str, StepStatus] = {}

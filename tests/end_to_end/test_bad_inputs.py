@@ -1,10 +1,11 @@
 """The corpus of messy and bad fund files (bad_inputs/cases.yaml), each run through the real
 pipeline on its own copy of a project that has already published a report.
 
-A valid case is a separate `chinaflows run` process, which executes notebooks; these go as
-many at a time as there are cores (pytest-xdist's workers, else a pool of threads here). A bad
-case must be refused before any notebook starts, so it runs `chinaflows run` in this process,
-with every kernel refused (no interpreter to start for each).
+Each case runs `chinaflows run` in this process, what it printed and its exit code checked as
+a separate process's (the shared runs it starts from are separate processes, as a user runs
+them: conftest.own_data_run): no interpreter to start and no engine to import for each. A valid
+case executes notebooks, in kernels that are this process's children; a bad case must be
+refused before any notebook starts, so it runs with every kernel refused.
 
 Messy but valid files must give KWEB's year-to-date flow as computed here from its NAVs and
 shares; bad ones must be refused with the documented exit code and one message naming the file,
@@ -17,48 +18,39 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import zipfile
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import openpyxl
 import pytest
 import yaml
-from built_once import XDIST_WORKER_ENV, built_once, process_from_json, process_to_json
 from diamond_project import refuse_kernels
-from project_runs import run, run_in_process
+from own_data import (
+    CORPUS_FILES,
+    KWEB_DAYS,
+    KWEB_FILE,
+    KWEB_NAVS,
+    KWEB_SHARES,
+    OWN_FILES,
+    PROJECT_NAME,
+    kweb_year_to_date_flow,
+)
+from project_runs import run_in_process
 from reliability import TABLE_ENV
 from source_files import ishares_workbook, sec_throttle_page, xtrackers_xlsx
 
 from helpers.ingest.fund_files import MAX_FILE_BYTES
-from helpers.paths import USER_FUND_HISTORY_DIR, ProjectLayout, copy_project_inputs
+from helpers.paths import ProjectLayout
 
 RELIABILITY_AREA = "bad input"
 CORPUS = Path(__file__).parent / "bad_inputs"
 CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text(encoding="utf-8"))
 RELIABILITY_TABLE = Path(__file__).parents[2] / "docs" / "reliability.md"
-PROJECT_NAME = "china-tech-flows"  # the copies' folder: messages name files below it
-
-# KWEB's history in every valid case (files/kweb_plain.csv and its messy variants).
-KWEB_DAYS = [dt.date(2026, 1, d) for d in (2, 5, 6, 7, 8, 9, 12)]
-KWEB_NAVS = [30.10, 30.45, 29.80, 31.05, 31.20, 30.95, 31.60]
-KWEB_SHARES = [1_000_000, 1_050_000, 1_100_000, 1_075_000, 1_150_000, 1_150_000, 1_200_000]
-KWEB_FILE = Path("data/raw") / USER_FUND_HISTORY_DIR / "KWEB.csv"
 KWEB_ROWS = list(zip(KWEB_DAYS, KWEB_NAVS, KWEB_SHARES, strict=True))
-
-
-def kweb_year_to_date_flow(as_of: dt.date) -> float:
-    """Sum of (shares today - shares yesterday) x NAV today, 1 January to `as_of`."""
-    return sum(
-        (KWEB_SHARES[i] - KWEB_SHARES[i - 1]) * KWEB_NAVS[i]
-        for i in range(1, len(KWEB_DAYS))
-        if dt.date(as_of.year, 1, 1) <= KWEB_DAYS[i] <= as_of
-    )
 
 
 # --- binary case files, made here rather than stored ------------------------------------------
@@ -136,7 +128,7 @@ def place_files(project: Path, files: dict[str, str]) -> None:
         if source.startswith("built: "):
             BUILDERS[source.removeprefix("built: ")](target)
         else:
-            shutil.copyfile(CORPUS / "files" / source, target)
+            shutil.copyfile(CORPUS_FILES / source, target)
 
 
 def published_digests(project: Path) -> dict[str, str]:
@@ -155,24 +147,12 @@ def headline(project: Path, as_of: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def baseline(tmp_path_factory) -> Path:
+def baseline(own_data_run) -> Path:
     """A project that has published a report from your own data: the four other core ETFs and
-    KWEB's plain file; built once for the whole test run, also under pytest-xdist
-    (built_once.py). Each case copies it (its cache too, so that a case whose data read the
-    same as the plain file re-executes only the cleaning notebook)."""
-
-    def build(folder: Path) -> dict:
-        project = copy_project_inputs(folder / PROJECT_NAME)
-        place_files(
-            project,
-            {"fund_history/others.csv": "others.csv", "fund_history/KWEB.csv": "kweb_plain.csv"},
-        )
-        return {"project": str(project), "result": process_to_json(run(project))}
-
-    built = built_once(tmp_path_factory, "bad_input_baseline", build)
-    result = process_from_json(built["result"])
-    assert result.returncode == 0, result.stderr
-    project = Path(built["project"])
+    KWEB's plain file (own_data.py; one run for the whole test run). Each case copies it (its
+    cache too, so that a case whose data read the same as the plain file re-executes only the
+    cleaning notebook)."""
+    project, _ = own_data_run
     last_day = KWEB_DAYS[-1]
     kweb = headline(project, last_day.isoformat())["flows"]["ytd_usd"]["KWEB"]
     assert kweb == pytest.approx(kweb_year_to_date_flow(last_day))
@@ -201,54 +181,18 @@ def case_project(case: dict, baseline: Path, folder: Path) -> tuple[Path, dict[s
     return project, published_digests(project)
 
 
-def run_case(case: dict, baseline: Path, folder: Path) -> CaseRun:
-    """A valid case: `chinaflows run` as a separate process, as a user runs it."""
-    project, before = case_project(case, baseline, folder)
-    return CaseRun(project, before, run(project, *case.get("args", [])))
-
-
-def run_refused_case(case: dict, baseline: Path, folder: Path, capsys, monkeypatch) -> CaseRun:
-    """A bad case: `chinaflows run` in this process, failing the test if a notebook would be
-    executed; what it printed and its exit code are checked as a separate process's."""
-    project, before = case_project(case, baseline, folder)
-    refuse_kernels(monkeypatch)
-    return CaseRun(project, before, run_in_process(project, *case.get("args", []), capsys=capsys))
-
-
-@pytest.fixture(scope="module")
-def started_runs(request, baseline, tmp_path_factory):
-    """Without pytest-xdist: the run of every valid case selected in this session, started at
-    once on a pool of one thread per core; each test waits for its own. Under xdist the workers
-    are the pool: each test runs its own case."""
-    if os.environ.get(XDIST_WORKER_ENV) is not None:
-        yield {}
-        return
-    selected = [
-        item.callspec.params["case"]
-        for item in request.session.items
-        if item.module is request.module and item.originalname == "test_case"
-    ]
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        yield {
-            case["name"]: pool.submit(
-                run_case, case, baseline, tmp_path_factory.mktemp(case["name"])
-            )
-            for case in selected
-            if not refused(case)
-        }
-
-
 @pytest.fixture
-def case_run(request, baseline, started_runs, tmp_path_factory, capsys, monkeypatch):
-    """Runs the test's case (or waits for its started run); returns the CaseRun."""
+def case_run(baseline, tmp_path_factory, capsys, monkeypatch):
+    """Runs the test's case: `chinaflows run` in this process on the case's copy of the
+    baseline, failing the test if a notebook of a case that must be refused would be executed;
+    returns the CaseRun."""
 
     def run_the_case(case: dict) -> CaseRun:
-        if case["name"] in started_runs:
-            return started_runs[case["name"]].result()
-        folder = tmp_path_factory.mktemp(case["name"])
+        project, before = case_project(case, baseline, tmp_path_factory.mktemp(case["name"]))
         if refused(case):
-            return run_refused_case(case, baseline, folder, capsys, monkeypatch)
-        return run_case(case, baseline, folder)
+            refuse_kernels(monkeypatch)
+        result = run_in_process(project, *case.get("args", []), capsys=capsys)
+        return CaseRun(project, before, result)
 
     return run_the_case
 
@@ -256,18 +200,18 @@ def case_run(request, baseline, started_runs, tmp_path_factory, capsys, monkeypa
 def test_the_manifest_is_well_formed():
     names = [case["name"] for case in CASES]
     assert len(names) == len(set(names)), "case names must be unique"
-    used = {"others.csv", "kweb_plain.csv"}  # the baseline's
+    used = set(OWN_FILES.values())  # the baseline's
     for case in CASES:
         assert set(case) <= {"name", "tried", "files", "args", "expect"}, case["name"]
         for source in case["files"].values():
             if source.startswith("built: "):
                 assert source.removeprefix("built: ") in BUILDERS, case["name"]
             else:
-                assert (CORPUS / "files" / source).is_file(), (case["name"], source)
+                assert (CORPUS_FILES / source).is_file(), (case["name"], source)
                 used.add(source)
         expect = case["expect"]
         assert expect == "ok" or set(expect["refused"]) == {"exit", "says"}, case["name"]
-    unused = {path.name for path in (CORPUS / "files").iterdir()} - used
+    unused = {path.name for path in (CORPUS_FILES).iterdir()} - used
     assert not unused, f"files no case uses: {sorted(unused)}"
 
 

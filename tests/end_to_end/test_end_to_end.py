@@ -7,10 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from own_data import KWEB_DAYS, kweb_year_to_date_flow
 from project_runs import run
 
 from helpers.ingest import load
-from helpers.paths import RAW_FILES, USER_FUND_HISTORY_DIR, copy_project_inputs
+from helpers.paths import RAW_FILES, copy_project_inputs
 from notebook_pipeline.failures import ExitCode
 
 pytestmark = pytest.mark.pipeline
@@ -136,28 +137,18 @@ def test_unknown_parameter_is_refused_before_any_notebook_runs(tmp_path):
     assert not (project / "data" / "processed").exists()
 
 
-def test_own_fund_history_replaces_the_sample(tmp_path):
-    """One researcher's file in data/raw/fund_history/: the next run uses it, says so in
-    headline.json, and no page carries the sample mark."""
-    project = copy_project_inputs(tmp_path / "project")
-    days = ["2025-03-03", "2025-03-04", "2025-03-05", "2025-03-06", "2025-03-07", "2025-03-10"]
-    rows = ["Date,Ticker,NAV,Shares Outstanding"]
-    for ticker, nav, shares in (("KWEB", 30.0, 1e8), ("CQQQ", 40.0, 2e7), ("MCHI", 50.0, 1e8),
-                                ("FXI", 30.0, 2.5e8), ("ASHR", 25.0, 1e8)):  # fmt: skip
-        for i, day in enumerate(days):
-            rows.append(f"{day},{ticker},{nav + i / 10:.2f},{shares + i * 1e5:.0f}")
-    (project / "data" / "raw" / USER_FUND_HISTORY_DIR / "funds.csv").write_text(
-        "\n".join(rows) + "\n", encoding="utf-8"
-    )
-
-    result = run(project)
+def test_own_fund_history_replaces_the_sample(own_data_run):
+    """A researcher's own files in data/raw/fund_history/ (own_data.py): the run uses them, says
+    so in headline.json, and no page carries the sample mark."""
+    project, result = own_data_run
 
     assert result.returncode == 0, result.stderr
-    report = project / "reports" / "2025-03-10"
+    last_day = KWEB_DAYS[-1]
+    report = project / "reports" / last_day.isoformat()
     headline = json.loads((report / "headline.json").read_text())
     assert headline["flows_source"] == "user"
-    # each fund gains 1e5 shares a day from 4 March: KWEB 5 days x 1e5 x its NAV of the day
-    kweb = sum(1e5 * (30.0 + i / 10) for i in range(1, 6))
+    # KWEB's shares outstanding change each day from 5 January, each change valued at that NAV
+    kweb = kweb_year_to_date_flow(last_day)
     assert headline["flows"]["ytd_usd"]["KWEB"] == pytest.approx(kweb)
     for page in [*PAGES, "index"]:
         text = (report / f"{page}.html").read_text(encoding="utf-8").lower()

@@ -21,7 +21,8 @@ from helpers.paths import copy_project_inputs
 from helpers.present.show import SAMPLE_MARK
 from notebook_pipeline.layout import ProjectLayout
 
-pytestmark = pytest.mark.pipeline
+# One worker (pytest-xdist) runs these tests, so the module's run is done once for all of them.
+pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("fetch_then_run")]
 PAGES = ["01_clean_data", "02_etf_flows", "03_sovereign_survey", "04_summary"]
 COHORTS = {"technology": ["KWEB", "CQQQ"], "broad": ["MCHI"], "traditional": ["FXI", "ASHR"]}
 DAILY_FUNDS = ["FXI", "MCHI", "ASHR"]

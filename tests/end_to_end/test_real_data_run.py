@@ -19,7 +19,8 @@ from project_runs import run
 
 from helpers.paths import USER_FLOWS_DIR, copy_project_inputs
 
-pytestmark = pytest.mark.pipeline
+# One worker (pytest-xdist) runs these tests, so the module's run is done once for all of them.
+pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("real_data_run")]
 PAGES = ["01_clean_data", "02_etf_flows", "03_sovereign_survey", "04_summary"]
 FETCHED_AT = dt.datetime(2025, 4, 5, 6, 30)
 # NYSE holidays and closures from the base day to the last day (written out by hand)

@@ -28,9 +28,11 @@ from diamond_project import (
     cli,
     cli_command,
     cli_in_process,
+    copy_project,
     make_diamond_project,
     published,
     refuse_kernels,
+    run_once_for_all,
     write_notebook,
 )
 from kill_at import MOMENT_ENV_VAR, MOMENTS
@@ -89,6 +91,19 @@ def faulty_project(root: Path) -> ProjectLayout:
 @pytest.fixture
 def project(tmp_path) -> ProjectLayout:
     return faulty_project(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def faulty_project_that_ran(tmp_path_factory) -> Path:
+    """The faulty project after one run with its switches off, once for the whole test run."""
+    return run_once_for_all(tmp_path_factory, faulty_project)
+
+
+@pytest.fixture
+def ran(faulty_project_that_ran, tmp_path) -> ProjectLayout:
+    """The faulty project after one run with its switches off: a copy of the run that the whole
+    test run shares, so that the test starts no kernel for it."""
+    return copy_project(faulty_project_that_ran, tmp_path)
 
 
 @pytest.fixture
@@ -179,9 +194,9 @@ def report_folder_problems(project: ProjectLayout, as_of: str) -> list[str]:
 
 
 def test_runner_killed_mid_notebook_publishes_nothing_and_the_next_run_recovers(
-    project, reliability, kernels_to_end
+    ran, reliability, kernels_to_end
 ):
-    assert cli(project, "--as-of", AS_OF).returncode == ExitCode.OK
+    project = ran
     before = published(project)
     pid_file = project.root / "signals" / "right.pid"
     pid_file.unlink()
@@ -227,10 +242,10 @@ def test_runner_killed_mid_notebook_publishes_nothing_and_the_next_run_recovers(
     assert site_index_problems(project) == []
 
 
-def test_runner_killed_while_swapping_the_report_in_gets_it_back(project, reliability):
+def test_runner_killed_while_swapping_the_report_in_gets_it_back(ran, reliability):
     """Between replace_folder's two renames the report is moved aside and its place is empty;
     the next run's sweep puts it back (and drops an aside copy whose place was refilled)."""
-    assert cli(project, "--as-of", AS_OF, "--quiet").returncode == ExitCode.OK
+    project = ran
     before = published(project)
     report = project.report_dir(AS_OF)
     report.rename(report.with_name(f"{files.RETIRED_PREFIX}{AS_OF}-0123abcd"))
@@ -279,8 +294,8 @@ def reports_part(snapshot: dict[str, bytes], but: str | None = None) -> dict[str
         pytest.param("before-site-index", OTHER_AS_OF, id="before-site-index"),
     ],
 )
-def test_runner_killed_while_publishing_leaves_the_site_whole(project, reliability, moment, as_of):
-    assert cli(project, "--as-of", AS_OF, "--quiet").returncode == ExitCode.OK
+def test_runner_killed_while_publishing_leaves_the_site_whole(ran, reliability, moment, as_of):
+    project = ran
     before = published(project)
 
     killed = kill_at(project, moment, "--as-of", as_of, "--quiet", "-p", "factor=3")
@@ -328,10 +343,10 @@ def test_runner_killed_while_publishing_leaves_the_site_whole(project, reliabili
         assert (project.reports_dir / as_of).is_dir()  # listed now: finished by the next run
 
 
-def test_runner_killed_copying_onto_a_reports_mount_leaves_only_a_hidden_copy(project):
+def test_runner_killed_copying_onto_a_reports_mount_leaves_only_a_hidden_copy(ran):
     """reports/ on a file system of its own: a kill while the finished report is copied in
     leaves a hidden, unlinked reports/.incoming-* folder, which the next run deletes."""
-    assert cli(project, "--as-of", AS_OF, "--quiet").returncode == ExitCode.OK
+    project = ran
     before = published(project)
 
     killed = kill_at(project, "copying-in", "--as-of", AS_OF, "--quiet", "-p", "factor=3")
@@ -524,10 +539,9 @@ def small_disk(tmp_path):
     ],
 )
 def test_full_disk_fails_clearly_and_leaves_published_files_whole(
-    small_disk, reliability, case, remove_filler, message
+    small_disk, faulty_project_that_ran, reliability, case, remove_filler, message
 ):
-    project = faulty_project(small_disk)
-    assert cli(project, "--as-of", AS_OF).returncode == ExitCode.OK
+    project = copy_project(faulty_project_that_ran, small_disk)
     before = published(project)
 
     filler = 2 * SMALL_DISK_MIB

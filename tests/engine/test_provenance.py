@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 from notebook_pipeline import provenance
-from notebook_pipeline.fingerprint import installed_versions
+from notebook_pipeline.fingerprint import (
+    environment_stamp,
+    installed_versions,
+    remembered_per_environment,
+)
 
 
 def git(folder, *args: str) -> None:
@@ -40,3 +45,68 @@ def test_package_versions_are_the_study_distributions_dependencies():
     assert packages["pandas"] == versions["pandas"]
     assert "pytest" not in packages  # a dev extra, not a dependency
     assert provenance.project_package_versions(versions, "no_such_package") == {}
+
+
+def install_fake_distribution(folder, version: str) -> None:
+    """What an installer leaves of a distribution named fake-dist in `folder` (its metadata)."""
+    for old in folder.glob("fake_dist-*.dist-info"):
+        (old / "METADATA").unlink()
+        old.rmdir()
+    metadata = folder / f"fake_dist-{version}.dist-info"
+    metadata.mkdir()
+    (metadata / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: fake-dist\nVersion: {version}\n", encoding="utf-8"
+    )
+
+
+def test_the_environment_stamp_follows_what_is_installed(tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    empty = environment_stamp()
+    assert environment_stamp() == empty
+    (site / "module.py").write_text("x = 1\n")  # code, not a distribution's metadata
+    assert environment_stamp() == empty
+    install_fake_distribution(site, "1.0")
+    installed = environment_stamp()
+    assert installed != empty
+    install_fake_distribution(site, "2.0")
+    assert environment_stamp() not in (empty, installed)
+    # Metadata rewritten in place (an editable install's egg-info keeps its folder's name)
+    egg = site / "other.egg-info"
+    egg.mkdir()
+    (egg / "PKG-INFO").write_text("Name: other\nVersion: 1\n")
+    before = environment_stamp()
+    os.utime(egg / "PKG-INFO", ns=(1, 1))
+    assert environment_stamp() != before
+
+
+def test_versions_are_read_again_only_when_the_environment_changes(tmp_path, monkeypatch):
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    install_fake_distribution(site, "1.0")
+    assert installed_versions(cache) == installed_versions()
+    assert installed_versions(cache)["fake-dist"] == "1.0"
+
+    reads = []
+
+    def counted() -> dict:
+        reads.append(1)
+        return {"read": len(reads)}
+
+    assert remembered_per_environment(cache, "counted", counted) == {"read": 1}
+    assert remembered_per_environment(cache, "counted", counted) == {"read": 1}
+    assert remembered_per_environment(None, "counted", counted) == {"read": 2}  # no cache
+
+    install_fake_distribution(site, "2.0")
+    assert installed_versions(cache)["fake-dist"] == "2.0"
+    assert remembered_per_environment(cache, "counted", counted) == {"read": 3}
+
+
+def test_the_study_dependencies_are_read_once_per_environment(tmp_path):
+    versions = installed_versions()
+    fresh = provenance.project_package_versions(versions, "helpers")
+    assert provenance.project_package_versions(versions, "helpers", tmp_path) == fresh
+    assert provenance.project_package_versions(versions, "helpers", tmp_path) == fresh
+    assert len(list((tmp_path / "environments").glob("dependencies-helpers-*.json"))) == 1

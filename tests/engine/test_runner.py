@@ -25,6 +25,7 @@ from diamond_project import (
     AS_OF,
     CELLS,
     cli,
+    copy_project,
     engine_copy,
     imported_engine,
     make_diamond_project,
@@ -50,6 +51,13 @@ def project(tmp_path) -> ProjectLayout:
 
 
 @pytest.fixture
+def ran(diamond_that_ran, tmp_path) -> ProjectLayout:
+    """The diamond project after one run (`run(project)`): a copy of the run that the whole test
+    run shares (conftest.diamond_that_ran), so that the test starts no kernel for it."""
+    return copy_project(diamond_that_ran, tmp_path)
+
+
+@pytest.fixture
 def no_kernels(monkeypatch):
     """Fail the test if any notebook would be executed."""
     refuse_kernels(monkeypatch)
@@ -58,8 +66,8 @@ def no_kernels(monkeypatch):
 # --- 1. a graph, not a list ------------------------------------------------------------------
 
 
-def test_results_follow_the_graph(project):
-    record = run(project)
+def test_results_follow_the_graph(ran):
+    project, record = ran, published_run_json(ran)
     processed = project.processed_dir
     assert (processed / "total.txt").read_text() == "12"  # 2 x (1 + 2 + 3)
     assert (processed / "join.txt").read_text() == "22,0"
@@ -104,8 +112,8 @@ def test_jobs_bounds_the_notebooks_running_at_once(project, monkeypatch):
 # --- 2. content-hash caching -----------------------------------------------------------------
 
 
-def test_second_run_reuses_everything(project, request):
-    first = run(project)
+def test_second_run_reuses_everything(ran, request):
+    project, first = ran, published_run_json(ran)
     before = published(project)
     request.getfixturevalue("no_kernels")
     second = run(project)
@@ -121,8 +129,8 @@ def test_second_run_reuses_everything(project, request):
         assert after[f"reports/{AS_OF}/{page}.html"] == before[f"reports/{AS_OF}/{page}.html"]
 
 
-def test_changed_input_reruns_exactly_its_downstream(project):
-    run(project)
+def test_changed_input_reruns_exactly_its_downstream(ran):
+    project = ran
     (project.raw_dir / "left.txt").write_text("20\n")
     record = run(project)
     assert statuses(record) == {
@@ -134,15 +142,15 @@ def test_changed_input_reruns_exactly_its_downstream(project):
     assert (project.processed_dir / "join.txt").read_text() == "32,0"
 
 
-def test_touching_an_input_without_changing_it_reruns_nothing(project):
-    run(project)
+def test_touching_an_input_without_changing_it_reruns_nothing(ran):
+    project = ran
     numbers = project.raw_dir / "numbers.txt"
     os.utime(numbers, (time.time() + 3600, time.time() + 3600))
     assert set(statuses(run(project)).values()) == {"cached"}
 
 
-def test_upstream_rerun_with_identical_output_keeps_downstream_cached(project):
-    run(project)
+def test_upstream_rerun_with_identical_output_keeps_downstream_cached(ran):
+    project = ran
     (project.raw_dir / "numbers.txt").write_text("3 2 1\n")  # same sum, other bytes
     assert statuses(run(project)) == {
         "source": "executed",
@@ -152,8 +160,8 @@ def test_upstream_rerun_with_identical_output_keeps_downstream_cached(project):
     }
 
 
-def test_changed_cell_reruns_the_notebook_but_saved_outputs_do_not(project):
-    run(project)
+def test_changed_cell_reruns_the_notebook_but_saved_outputs_do_not(ran):
+    project = ran
     path = project.notebooks_dir / "right.ipynb"
     notebook = nbformat.read(path, as_version=4)
     notebook.cells[2].outputs = [nbformat.v4.new_output("stream", text="saved in JupyterLab")]
@@ -171,23 +179,23 @@ def test_changed_cell_reruns_the_notebook_but_saved_outputs_do_not(project):
     }
 
 
-def test_changed_parameter_reruns_the_notebooks_that_declare_it(project):
-    run(project)
+def test_changed_parameter_reruns_the_notebooks_that_declare_it(ran):
+    project = ran
     record = run(project, overrides={"factor": 3})
     assert statuses(record)["source"] == "executed"
     assert (project.processed_dir / "total.txt").read_text() == "18"
     assert statuses(record)["join"] == "executed"
 
 
-def test_force_executes_everything(project):
-    run(project)
+def test_force_executes_everything(ran):
+    project = ran
     record = run(project, force=True)
     assert set(statuses(record).values()) == {"executed"}
     assert record["forced"] is True
 
 
-def test_deleted_output_reruns_its_notebook(project):
-    run(project)
+def test_deleted_output_reruns_its_notebook(ran):
+    project = ran
     (project.processed_dir / "right.txt").unlink()
     assert statuses(run(project))["right"] == "executed"
     assert (project.processed_dir / "right.txt").read_text() == "0"
@@ -288,9 +296,9 @@ def _append(path: Path, text: str) -> None:
 
 
 def test_an_engine_change_outside_its_base_and_pages_reuses_every_notebook_and_page(
-    project, tmp_path_factory
+    ran, tmp_path_factory
 ):
-    assert cli(project, "--as-of", AS_OF).returncode == ExitCode.OK  # with the engine as it is
+    project = ran  # run with the engine as it is
     before = published(project)
     copy, env = engine_copy(
         tmp_path_factory.mktemp("engine"),
@@ -313,10 +321,8 @@ def test_an_engine_change_outside_its_base_and_pages_reuses_every_notebook_and_p
     }
 
 
-def test_a_changed_page_template_renders_every_page_again_without_a_kernel(
-    project, tmp_path_factory
-):
-    assert cli(project, "--as-of", AS_OF).returncode == ExitCode.OK
+def test_a_changed_page_template_renders_every_page_again_without_a_kernel(ran, tmp_path_factory):
+    project = ran  # run with the engine as it is
     before = published(project)
     first = published_run_json(project)
     marker = '<p class="engine-edit">rendered by the edited engine</p>'
@@ -355,8 +361,8 @@ def test_a_changed_page_template_renders_every_page_again_without_a_kernel(
     assert marker in (project.report_dir(AS_OF) / "join.html").read_text()
 
 
-def test_show_code_and_a_later_as_of_date_render_pages_again(project, request):
-    first = run(project)
+def test_show_code_and_a_later_as_of_date_render_pages_again(ran, request):
+    project, first = ran, published_run_json(ran)
     code = "<span class=\"s1\">'data/raw/numbers.txt'</span>"  # as nbconvert highlights it
     assert code not in (project.report_dir(AS_OF) / "source.html").read_text()
     request.getfixturevalue("no_kernels")
@@ -403,8 +409,8 @@ def test_bad_parameters_are_refused_before_any_kernel(
 # --- 4 and 5. atomic publishing; failures a researcher can act on ----------------------------
 
 
-def test_failed_notebook_leaves_report_and_data_byte_identical(project):
-    run(project)
+def test_failed_notebook_leaves_report_and_data_byte_identical(ran):
+    project = ran
     before = published(project)
 
     result = cli(project, "--as-of", AS_OF, "-p", "fail=true")
@@ -489,7 +495,8 @@ def test_second_run_exits_in_progress_while_the_lock_is_held(project):
     assert not project.reports_dir.exists()
 
 
-def test_second_run_waits_for_the_first_with_wait(project):
+def test_second_run_waits_for_the_first_with_wait(ran):
+    project = ran
     holder = hold_lock(project.lock_file, 2)
     try:
         result = cli(project, "--as-of", AS_OF, "--wait", "120")
@@ -498,7 +505,8 @@ def test_second_run_waits_for_the_first_with_wait(project):
     assert result.returncode == ExitCode.OK, result.stderr
 
 
-def test_lock_of_a_killed_run_is_taken_over(project):
+def test_lock_of_a_killed_run_is_taken_over(ran):
+    project = ran
     holder = hold_lock(project.lock_file, 60)
     holder.send_signal(signal.SIGKILL)
     holder.wait()
@@ -623,9 +631,9 @@ def test_kernel_output_stays_out_of_the_terminal(project):
     assert "IPKernelApp" not in result.stderr and "WARNING" not in result.stderr
 
 
-def test_a_second_project_run_in_a_fresh_process_needs_no_papermill(project):
+def test_a_second_project_run_in_a_fresh_process_needs_no_papermill(ran):
     """The no-change path imports neither papermill nor nbconvert (each takes ~1.5 s)."""
-    run(project)
+    project = ran
     code = textwrap.dedent(
         f"""
         import sys

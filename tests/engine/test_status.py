@@ -11,7 +11,7 @@ import pytest
 import yaml
 from diamond_project import (
     AS_OF,
-    cli,
+    copy_project,
     engine_copy,
     imported_engine,
     make_diamond_project,
@@ -40,6 +40,13 @@ def project(tmp_path):
     return make_diamond_project(tmp_path)
 
 
+@pytest.fixture
+def ran(diamond_that_ran, tmp_path):
+    """The diamond project after one run (`run(project)`): a copy of the run that the whole test
+    run shares (conftest.diamond_that_ran), so that the test starts no kernel for it."""
+    return copy_project(diamond_that_ran, tmp_path)
+
+
 @pytest.fixture(autouse=True)
 def fixed_helpers_digest(monkeypatch):
     """The diamond's notebooks do not import helpers: keep their edits elsewhere in the working
@@ -64,8 +71,8 @@ def test_before_the_first_run_every_notebook_would_run(project):
         assert status[name][1][0] == "it has not run in this project yet"
 
 
-def test_after_a_run_everything_is_up_to_date_and_status_changes_nothing(project):
-    run(project)
+def test_after_a_run_everything_is_up_to_date_and_status_changes_nothing(ran):
+    project = ran
     before = published(project)
     cache = {p: p.read_bytes() for p in project.cache_dir.rglob("*") if p.is_file()}
     assert set(states(project).values()) == {UP_TO_DATE}
@@ -74,8 +81,8 @@ def test_after_a_run_everything_is_up_to_date_and_status_changes_nothing(project
     assert {p: p.read_bytes() for p in project.cache_dir.rglob("*") if p.is_file()} == cache
 
 
-def test_a_changed_input_names_the_file_and_the_run_agrees(project):
-    run(project)
+def test_a_changed_input_names_the_file_and_the_run_agrees(ran):
+    project = ran
     (project.root / "data/raw/left.txt").write_text("11\n")
     status = status_of(project)
     assert status["left"] == (WOULD_RUN, ("input data/raw/left.txt changed",))
@@ -87,15 +94,15 @@ def test_a_changed_input_names_the_file_and_the_run_agrees(project):
     assert ran == {"source": "cached", "left": "executed", "right": "cached", "join": "executed"}
 
 
-def test_a_changed_parameter_is_named_with_both_values(project):
-    run(project)
+def test_a_changed_parameter_is_named_with_both_values(ran):
+    project = ran
     status = status_of(project, overrides={"factor": "3"})
     assert status["source"] == (WOULD_RUN, ("parameter factor: 2 -> 3",))
     assert {status[n][0] for n in ("left", "right", "join")} == {MAY_RUN}
 
 
-def test_an_edited_notebook_and_a_changed_as_of_date_are_named(project):
-    run(project)
+def test_an_edited_notebook_and_a_changed_as_of_date_are_named(ran):
+    project = ran
     write_notebook(
         project.notebooks_dir / "right.ipynb",
         'processed_dir = "data/processed"\npause = 0.0  # seconds',
@@ -110,8 +117,8 @@ def test_an_edited_notebook_and_a_changed_as_of_date_are_named(project):
     assert later["right"] == (WOULD_RUN, ("the notebook's cells changed",))
 
 
-def test_show_code_and_a_new_title_re_render_pages_only_and_the_run_agrees(project):
-    run(project)
+def test_show_code_and_a_new_title_re_render_pages_only_and_the_run_agrees(ran):
+    project = ran
     shown = status_of(project, show_code=True)
     assert shown == {
         name: (WOULD_RERENDER, ("--show-code differs from its last run",))
@@ -142,8 +149,8 @@ def test_show_code_and_a_new_title_re_render_pages_only_and_the_run_agrees(proje
     assert set(states(project).values()) == {UP_TO_DATE}
 
 
-def test_a_deleted_output_is_named(project):
-    run(project)
+def test_a_deleted_output_is_named(ran):
+    project = ran
     (project.processed_dir / "join.txt").unlink()
     assert status_of(project)["join"] == (
         WOULD_RUN,
@@ -151,8 +158,8 @@ def test_a_deleted_output_is_named(project):
     )
 
 
-def test_the_command_prints_each_notebook_and_refuses_a_bad_parameter(project):
-    assert cli(project, "--as-of", AS_OF).returncode == ExitCode.OK  # digests as a user's run
+def test_the_command_prints_each_notebook_and_refuses_a_bad_parameter(ran):
+    project = ran  # as a user's run left it: the diamond names no study package to digest
     command = [sys.executable, "-m", "helpers.cli", "status", "--project-dir", str(project.root)]
     shown = subprocess.run(
         [*command, "--as-of", AS_OF], capture_output=True, text=True, timeout=120
@@ -168,12 +175,10 @@ def test_the_command_prints_each_notebook_and_refuses_a_bad_parameter(project):
     assert "no_such_parameter" in refused.stderr
 
 
-def test_an_edited_engine_is_up_to_date_or_would_re_render_as_its_run_would(
-    project, tmp_path_factory
-):
+def test_an_edited_engine_is_up_to_date_or_would_re_render_as_its_run_would(ran, tmp_path_factory):
     """The engine imported by `status` is a copy: one with its progress display edited (no
     part of any key), one with a page template edited (part of every page key)."""
-    assert cli(project, "--as-of", AS_OF).returncode == ExitCode.OK
+    project = ran  # as a user's run left it: the diamond names no study package to digest
     command = [sys.executable, "-m", "helpers.cli", "status", "--project-dir", str(project.root)]
 
     def status_with(edit) -> list[str]:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from helpers.paths import DEFAULT_LAYOUT
 
@@ -92,14 +94,27 @@ def test_environment_yml_pip_section_resolves_to_the_locked_project(tmp_path: Pa
 
 def test_every_dependency_is_pinned_in_the_lock():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = project["dependencies"] + project["optional-dependencies"]["dev"]
+    wanted = [
+        Requirement(text)
+        for text in project["dependencies"] + project["optional-dependencies"]["dev"]
+    ]
     locked = {
-        line.split("==")[0].lower().replace("_", "-")
-        for line in (ROOT / "requirements.lock").read_text().splitlines()
-        if "==" in line
+        canonicalize_name(name): version
+        for name, version in (
+            line.split("#")[0].strip().split("==")
+            for line in (ROOT / "requirements.lock").read_text().splitlines()
+            if "==" in line
+        )
     }
-    missing = [name for name in wanted if name.lower().replace("_", "-") not in locked]
+    missing = [str(need) for need in wanted if canonicalize_name(need.name) not in locked]
     assert not missing, f"not pinned in requirements.lock (run `make lock`): {missing}"
+    # A bound declared in pyproject.toml (such as jsonschema's) holds for the pinned version.
+    outside = [
+        f"{need} (locked: {locked[canonicalize_name(need.name)]})"
+        for need in wanted
+        if not need.specifier.contains(locked[canonicalize_name(need.name)], prereleases=True)
+    ]
+    assert not outside, f"requirements.lock pins versions pyproject.toml excludes: {outside}"
 
 
 def test_ci_script_runs_the_readme_test_command():

@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlparse
 import pytest
 from project_runs import run
 
-from helpers.paths import RAW_FILES, copy_project_inputs
+from helpers.paths import RAW_FILES
 from helpers.present.show import SAMPLE_MARK
 
 # One worker (pytest-xdist) runs both tests, on one chromium.
@@ -253,8 +253,10 @@ def set_first_row(csv_file: Path, column: str, value: str) -> None:
         writer.writerows(rows)
 
 
-def test_markup_in_the_raw_data_is_shown_as_text(tmp_path, open_page, screenshots):
-    project = copy_project_inputs(tmp_path / "project")
+def test_markup_in_the_raw_data_is_shown_as_text(published_run, tmp_path, open_page, screenshots):
+    project = tmp_path / "project"
+    # With its run cache: the notebooks that read neither file below are not executed again.
+    shutil.copytree(published_run[0], project, symlinks=True)
     raw = project / "data" / "raw"
     # An event's title reaches the sentences of 01 and 02 (it falls on a market holiday), a
     # publisher the sources table of 04.

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import nbformat
 import yaml
+from built_once import built_once
 from project_runs import run_in_process
 
 import notebook_pipeline
@@ -110,6 +111,27 @@ def make_diamond_project(root: Path) -> ProjectLayout:
     (root / "pipeline.yaml").write_text(yaml.safe_dump(PIPELINE, sort_keys=False))
     for name, (parameters, body) in CELLS.items():
         write_notebook(root / "notebooks" / f"{name}.ipynb", parameters, body)
+    return ProjectLayout(root)
+
+
+def run_once_for_all(tmp_path_factory, make: Callable[[Path], ProjectLayout]) -> Path:
+    """The project `make(folder)` builds, after one run of its notebooks (`run`): built once for
+    the whole test run, also under pytest-xdist (built_once.py), and named after `make`. Tests
+    never change it: each starts from a copy (copy_project)."""
+
+    def build(folder: Path) -> dict:
+        project = make(folder)
+        run(project)
+        return {"project": str(project.root)}
+
+    return Path(built_once(tmp_path_factory, f"{make.__name__}_that_ran", build)["project"])
+
+
+def copy_project(source: Path, root: Path) -> ProjectLayout:
+    """A copy of the project in `source`, with its data, reports and run cache, in `root` (which
+    may exist, empty). Nothing in a project names its own folder, so the copy runs as the
+    original would."""
+    shutil.copytree(source, root, symlinks=True, dirs_exist_ok=True)
     return ProjectLayout(root)
 
 

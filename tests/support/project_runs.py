@@ -1,7 +1,7 @@
 """Runs of the whole pipeline, as a user runs it, into a temporary copy of the project.
 
 Shared by the pipeline tests (test_end_to_end.py), the site tests and the browser tests; the
-session fixture `published_run` in conftest.py runs it once for all of them.
+session fixtures `published_run` and `own_data_run` in conftest.py run it once for all of them.
 """
 
 from __future__ import annotations
@@ -11,6 +11,10 @@ import sys
 from pathlib import Path
 from unittest import mock
 
+from built_once import process_to_json
+
+from helpers.paths import copy_project_inputs
+
 
 def run(project: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
@@ -19,6 +23,13 @@ def run(project: Path, *args: str) -> subprocess.CompletedProcess:
         text=True,
         timeout=600,
     )
+
+
+def build_published_run(folder: Path) -> dict:
+    """A copy of the project in `folder` and its `chinaflows run` on the shipped data (as
+    built_once's `build` returns them): the session fixture `published_run` in conftest.py."""
+    project = copy_project_inputs(folder / "project")
+    return {"project": str(project), "result": process_to_json(run(project))}
 
 
 def run_in_process(project: Path, *args: str, capsys) -> subprocess.CompletedProcess:

@@ -134,7 +134,8 @@ def _date(value) -> str:
 
 def _cell_format(name, column: pd.Series):
     """How the cells of one column read: None for text, else a function of a non-missing value."""
-    if pd.api.types.is_bool_dtype(column) or column.map(type).eq(bool).all():
+    # Compared value by value: an empty column of Arrow strings cannot be compared to a type.
+    if pd.api.types.is_bool_dtype(column) or all(type(value) is bool for value in column):
         return lambda v: "yes" if v else "no"
     if (
         pd.api.types.is_datetime64_any_dtype(column)

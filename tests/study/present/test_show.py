@@ -164,6 +164,15 @@ def test_a_table_reads_for_people():
     assert "00:00:00" not in show.table(frame, "Flows").to_html()
 
 
+def test_an_empty_table_of_text_columns_is_shown():
+    """A window without events gives an empty table; its text columns hold Arrow strings."""
+    frame = pd.DataFrame(
+        {"date": pd.to_datetime([]), "event": pd.Series([], dtype="string[pyarrow]")}
+    )
+    headers, cells = _cells(show.table(frame, "Events marked on the chart"))
+    assert headers == ["Date", "Event"] and cells == []
+
+
 def test_a_meaningful_index_is_kept_and_labelled():
     frame = pd.DataFrame({"flow_usd": [1e9]}, index=pd.Index(["technology"], name="cohort"))
     headers, cells = _cells(show.table(frame, "Cohorts"))
