@@ -20,9 +20,11 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
+from page_checks import chart_colours, chart_svgs, reader_defects, smallest_text_px
 from project_runs import run
 
 from helpers.paths import RAW_FILES
+from helpers.present.plots import COHORT_COLOURS
 from helpers.present.show import SAMPLE_MARK
 
 # One worker (pytest-xdist) runs both tests, on one chromium.
@@ -203,7 +205,10 @@ def test_every_page_renders_offline_from_disk(published_run, open_page, screensh
     for path in site_pages(reports):
         loaded = open_page(path, reports)
         name = "site_index" if path.parent == reports else path.stem
-        loaded.page.screenshot(path=screenshots / f"{name}.png", full_page=True)
+        assert reader_defects(loaded.page.content()) == [], name
+        check_narrow_screen(loaded, name, screenshots)
+        loaded.page.set_viewport_size(READING_VIEWPORT)
+        loaded.page.screenshot(path=screenshots / f"{name}_1100.png", full_page=True)
 
         assert loaded.outside_requests == [], (name, loaded.outside_requests)
         assert loaded.console_errors == [], (name, loaded.console_errors)
@@ -218,6 +223,7 @@ def test_every_page_renders_offline_from_disk(published_run, open_page, screensh
             assert loaded.visible('a[href="../index.html"]'), f"{name}: no link to all runs"
             assert loaded.visible("header.report-header"), f"{name}: no parameters table"
             assert AS_OF in loaded.page.locator("header.report-header").inner_text()
+            check_chart_palette_and_text(loaded, name)
         if name == "site_index":
             row = f'tr:has(a[data-run="{AS_OF}"])'
             assert check_headline_figures(loaded, headline, row) == 3
@@ -230,6 +236,36 @@ def test_every_page_renders_offline_from_disk(published_run, open_page, screensh
             assert loaded.visible(".sample-mark"), f"{name}: the sample mark is not visible"
             assert SAMPLE_MARK in loaded.page.locator(".sample-mark").first.inner_text().lower()
     assert len(list(screenshots.glob("*.png"))) >= len(site_pages(reports))
+
+
+READING_VIEWPORT = {"width": 1100, "height": 900}
+NARROW_VIEWPORT = {"width": 400, "height": 800}
+MIN_TEXT_PX = 11  # chart text at a 1100 px wide page
+MIN_CHART_PX = 640  # on a narrow screen a chart scrolls sideways rather than shrink below this
+
+
+def check_chart_palette_and_text(loaded: LoadedPage, name: str) -> None:
+    """At a 1100 px wide page, every chart's smallest text is at least MIN_TEXT_PX; the flow
+    charts draw the cohorts in the colour-blind-safe palette, never the old red against green."""
+    loaded.page.set_viewport_size(READING_VIEWPORT)
+    shown = [image["shown_width"] for image in loaded.images()]
+    charts = chart_svgs(loaded.page.content())
+    assert len(charts) == len(shown), name
+    for svg, width in zip(charts, shown, strict=True):
+        assert smallest_text_px(svg, width) >= MIN_TEXT_PX, (name, width)
+    if name == "02_etf_flows":
+        first = chart_colours(charts[0])
+        assert {c.lower() for c in COHORT_COLOURS.values()} & first, first
+        assert not {"#1b7f5b", "#b3412e"} & first, "red against green"
+
+
+def check_narrow_screen(loaded: LoadedPage, name: str, screenshots: Path) -> None:
+    """At 400 px a chart keeps a readable width (it scrolls inside its box) and the page is
+    screenshot for a person to read."""
+    loaded.page.set_viewport_size(NARROW_VIEWPORT)
+    for image in loaded.images():
+        assert image["shown_width"] >= MIN_CHART_PX, (name, image)
+    loaded.page.screenshot(path=screenshots / f"{name}_400.png", full_page=True)
 
 
 def assert_crisp_and_captioned(page: str, image: dict) -> None:
@@ -286,3 +322,19 @@ def test_markup_in_the_raw_data_is_shown_as_text(published_run, tmp_path, open_p
             shown_on.append(path.stem)
             page.screenshot(path=screenshots / f"hostile_{path.stem}.png", full_page=True)
     assert {"01_clean_data", "04_summary"} <= set(shown_on), shown_on
+
+
+def test_a_page_prints_on_a4_without_navigation_or_cut_charts(published_run, open_page, tmp_path):
+    reports = published_run[0] / "reports"
+    loaded = open_page(reports / AS_OF / "02_etf_flows.html", reports)
+    page = loaded.page
+    a4_text_width_px = round((210 - 2 * 12) / 25.4 * 96)  # A4 less the print style's margins
+    page.set_viewport_size({"width": a4_text_width_px, "height": 1000})
+    page.emulate_media(media="print")
+    assert not loaded.visible(".report-nav"), "navigation printed"
+    assert not loaded.visible(".report-details"), "folded settings printed"
+    edges = page.evaluate("Array.from(document.images).map(i => i.getBoundingClientRect().right)")
+    assert edges and max(edges) <= a4_text_width_px, edges  # no chart cut at the paper's edge
+    pdf = tmp_path / "02_etf_flows.pdf"
+    page.pdf(path=str(pdf), format="A4")
+    assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 10_000
