@@ -20,8 +20,6 @@ from helpers.errors import InvalidDataError
 from helpers.ingest import cleaning, load
 from helpers.paths import (
     DEFAULT_LAYOUT,
-    RAW_FILES,
-    SAMPLE_FUND_HISTORY,
     ProjectLayout,
     copy_project_inputs,
 )
@@ -30,20 +28,6 @@ D = dt.date
 FETCH_1 = dt.datetime(2025, 1, 7, 6, 15)  # the first download, after the close of the 6th
 FETCH_2 = dt.datetime(2025, 1, 8, 6, 15)  # the next morning's
 NAN = np.nan
-
-
-@pytest.fixture
-def raw_dir(tmp_path) -> Path:
-    """The shipped facts and sample, without any real fund data."""
-    raw = tmp_path / "raw"
-    raw.mkdir()
-    for file in RAW_FILES.values():
-        shutil.copy2(DEFAULT_LAYOUT.raw_dir / file, raw / file)
-    (raw / SAMPLE_FUND_HISTORY).parent.mkdir()
-    shutil.copy2(DEFAULT_LAYOUT.raw_dir / SAMPLE_FUND_HISTORY, raw / SAMPLE_FUND_HISTORY)
-    for folder in ("fund_history", "flows"):
-        (raw / folder).mkdir()
-    return raw
 
 
 def fxi_workbook(raw: Path, rows, fetched_at=FETCH_1, **keep) -> Path:

@@ -21,26 +21,11 @@ import pytest
 
 from helpers.errors import InvalidDataError
 from helpers.ingest import cleaning, load
-from helpers.paths import DEFAULT_LAYOUT, RAW_FILES, SAMPLE_FUND_HISTORY
 
 EXPECTED_FLOWS = [np.nan, 3_100_000.0, -1_475_000.0]
 DAYS = ["2025-01-02", "2025-01-03", "2025-01-06"]
 NAVS = [30.0, 31.0, 29.5]
 SHARES = [1_000_000, 1_100_000, 1_050_000]
-
-
-@pytest.fixture
-def raw_dir(tmp_path) -> Path:
-    """The shipped facts and sample, without any of the researcher's own files."""
-    raw = tmp_path / "raw"
-    raw.mkdir()
-    for file in RAW_FILES.values():
-        shutil.copy2(DEFAULT_LAYOUT.raw_dir / file, raw / file)
-    (raw / SAMPLE_FUND_HISTORY).parent.mkdir()
-    shutil.copy2(DEFAULT_LAYOUT.raw_dir / SAMPLE_FUND_HISTORY, raw / SAMPLE_FUND_HISTORY)
-    (raw / "fund_history").mkdir()
-    (raw / "flows").mkdir()
-    return raw
 
 
 def write_csv(raw: Path) -> str:
