@@ -45,6 +45,7 @@ PROCESSED_FILES = {
     "flows_summary": "flows_summary.json",
     "survey_summary": "survey_summary.json",
     "headline": "headline.json",
+    "headline_chart": "headline_chart.svg",
 }
 
 

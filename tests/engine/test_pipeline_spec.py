@@ -100,7 +100,10 @@ def test_real_pipeline_declarations(real_pipeline):
         "as_of": "",
         "confidence": 0.95,
     }
-    assert real_pipeline.publish == ("data/processed/headline.json",)
+    assert real_pipeline.publish == (
+        "data/processed/headline.json",
+        "data/processed/headline_chart.svg",
+    )
     assert real_pipeline.step("01_clean_data").parameters == CLEANING_PARAMETERS
     assert real_pipeline.step("04_summary").parameters == {}
     assert upstream_steps(real_pipeline, real_pipeline.step("04_summary")) == [

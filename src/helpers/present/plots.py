@@ -7,6 +7,7 @@ import base64
 import html
 import io
 import textwrap
+from pathlib import Path
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
@@ -16,6 +17,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from helpers.present.show import SAMPLE_MARK, sample_caption, with_minus
+from notebook_pipeline.files import write_atomically
 
 USD_BN = plt.FuncFormatter(lambda v, _: "0" if v == 0 else with_minus(f"{v / 1e9:+.2f}"))
 PERCENT = plt.FuncFormatter(lambda v, _: "0%" if v == 0 else with_minus(f"{v:+.0f}%"))
@@ -57,6 +59,19 @@ def use_style() -> None:
     )
 
 
+def chart_svg(figure: Figure) -> bytes:
+    """The chart as SVG, the same bytes on every run (no date; fixed ids, see use_style)."""
+    svg = io.BytesIO()
+    figure.savefig(svg, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    return svg.getvalue()
+
+
+def write_chart(figure: Figure, path: str | Path) -> Path:
+    """Write the chart to `path` as SVG, whole or not at all (a file an index page shows)."""
+    svg = chart_svg(figure)
+    return write_atomically(Path(path), lambda temporary: temporary.write_bytes(svg))
+
+
 def show_chart(figure: Figure, caption: str, sample: bool = False) -> None:
     """Show a chart as a captioned figure: vector (SVG), so it is sharp on any screen density,
     embedded in the page (no file beside it, no request), its caption also its alt text.
@@ -65,10 +80,9 @@ def show_chart(figure: Figure, caption: str, sample: bool = False) -> None:
     synthetic, like a table's caption. The figure is closed afterwards."""
     from IPython.display import HTML, display
 
-    svg = io.BytesIO()
-    figure.savefig(svg, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    svg = chart_svg(figure)
     plt.close(figure)
-    source = "data:image/svg+xml;base64," + base64.b64encode(svg.getvalue()).decode("ascii")
+    source = "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
     text = html.escape(sample_caption(caption, sample))
     display(
         HTML(
