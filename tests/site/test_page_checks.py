@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from page_checks import reader_defects
 
@@ -52,3 +54,14 @@ def test_each_defect_is_found(change, defect):
 def test_a_heading_followed_by_a_deeper_one_is_not_empty():
     page = CLEAN.replace("<h2>Who sold?</h2>", "<h2>Who sold?</h2><h3>In April</h3>")
     assert reader_defects(page) == []
+
+
+@pytest.mark.pipeline
+def test_every_page_of_a_run_on_your_own_fund_data_reads_for_people(own_data_run):
+    project, result = own_data_run
+    assert result.returncode == 0, result.stderr
+    report = Path(result.stdout.strip().splitlines()[-1]).parent
+    pages = sorted(report.glob("*.html"))
+    assert len(pages) >= 5
+    for page in pages:
+        assert reader_defects(page.read_text(encoding="utf-8")) == [], page.name
