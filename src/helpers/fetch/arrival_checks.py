@@ -22,7 +22,7 @@ import pandas as pd
 
 from helpers.errors import InvalidDataError
 from helpers.ingest.fund_files import detect_format, read_fund_file, read_nport_filing
-from helpers.ingest.fund_files.sniffing import FORMAT_NAMES
+from helpers.ingest.fund_files.sniffing import FORMAT_NAMES, SEC_REFUSALS
 
 # The format of each kept file (the manifest's `format`), and the readers' name for it.
 READER_FORMAT = {
@@ -41,7 +41,6 @@ _KIND_NAMES = {
     "empty": "an empty body",
     "other": "neither JSON, XML nor HTML",
 }
-_SEC_THROTTLE_MARKS = (b"request rate threshold exceeded", b"undeclared automated tool")
 _HEAD_BYTES = 4096
 
 
@@ -80,7 +79,7 @@ def body_kind(head: bytes) -> str:
     if lowered.startswith((b"<!doctype html", b"<html")) or (
         lowered.startswith(b"<?xml") and b"<html" in lowered
     ):
-        throttled = any(mark in lowered for mark in _SEC_THROTTLE_MARKS)
+        throttled = any(mark.encode() in lowered for mark in SEC_REFUSALS)
         return "sec_throttle" if throttled else "html"
     if text.startswith(b"<"):
         return "xml"

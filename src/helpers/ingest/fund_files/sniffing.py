@@ -76,8 +76,9 @@ _BINARY_SIGNATURES = {
 }
 _OLE2_ADVICE = "an Excel 97-2003 binary workbook; save it as .xlsx or .csv"
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
-# What the SEC's pages say when it refuses a client, and what that means for the file.
-_SEC_REFUSALS = {
+# What the SEC's pages say when it refuses a client (lower case), and what that means for the
+# file. The fetch's own sniffing of index files and error bodies uses the same markers.
+SEC_REFUSALS = {
     "request rate threshold exceeded": (
         "the SEC's 'Request Rate Threshold Exceeded' page, not the file: the SEC throttled the"
         " request (more than 10 requests a second); download it again later, more slowly"
@@ -206,7 +207,7 @@ def _identify(path: Path, head: bytes) -> Sniffed:
 def _html_refusal(text: str) -> str:
     """What an HTML page is: one of the SEC's refusals, or a web page."""
     lowered = text.casefold()
-    return next((r for marker, r in _SEC_REFUSALS.items() if marker in lowered), HTML_REFUSAL)
+    return next((r for marker, r in SEC_REFUSALS.items() if marker in lowered), HTML_REFUSAL)
 
 
 def _identify_zip(path: Path) -> Sniffed:
