@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import graphlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import yaml
 
 from notebook_pipeline.errors import InvalidParameterError
 from notebook_pipeline.layout import ProjectLayout
 from notebook_pipeline.spec import (
+    NOT_A_STEP_PREFIX,
     Pipeline,
     checked_for_notebook,
     convert_to_default_type,
     load_pipeline,
     notebook_parameters,
     project_relative,
-    step_notebook_files,
 )
+from notebook_pipeline.sweep_spec import load_sweep_page, load_sweeps
 
 
 @dataclass(frozen=True)
@@ -40,9 +42,12 @@ def check_pipeline(layout: ProjectLayout) -> PipelineCheck:
     """Every notebook in notebooks/ (but `_...`) is a step of pipeline.yaml and the reverse;
     every parameter pipeline.yaml sets is declared by the parameters cell of each notebook it
     reaches, with a value of a compatible type; every input is an output of an earlier step or
-    exists under data/raw; no two steps write the same output."""
+    exists under data/raw; no two steps write the same output; the sweeps and the sweep page
+    are declared as sweep_spec reads them."""
     try:
         pipeline = load_pipeline(layout)
+        load_sweeps(layout)
+        load_sweep_page(layout)
     except FileNotFoundError:
         return PipelineCheck([f"{layout.pipeline_file}: not found"])
     except yaml.YAMLError as error:
@@ -67,6 +72,18 @@ def check_pipeline(layout: ProjectLayout) -> PipelineCheck:
         parameters=len(pipeline.shared_parameters)
         + sum(len(step.parameters) for step in pipeline.steps),
         inputs=sum(len(step.inputs) for step in pipeline.steps),
+    )
+
+
+def step_notebook_files(layout: ProjectLayout) -> list[Path]:
+    """The notebooks in notebooks/ that are pipeline steps: all but those named `_...` and the
+    sweep page (pipeline.yaml: `sweep_page`), which the engine runs only after a sweep."""
+    sweep_page = load_sweep_page(layout)
+    return sorted(
+        path
+        for path in layout.notebooks_dir.glob("*.ipynb")
+        if not path.name.startswith(NOT_A_STEP_PREFIX)
+        and (sweep_page is None or path != sweep_page.path)
     )
 
 

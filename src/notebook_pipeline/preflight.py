@@ -67,13 +67,24 @@ def checked_as_of(
     return requested or last
 
 
-def _resolve_run_parameters(
-    layout: ProjectLayout, pipeline: Pipeline, as_of: str | None, overrides: dict[str, Any]
-) -> tuple[str, dict[str, dict[str, Any]]]:
-    declared = {
+def declared_parameters(layout: ProjectLayout, pipeline: Pipeline) -> dict[str, dict[str, Any]]:
+    """Each step's parameters cell defaults, inspected once per notebook content."""
+    return {
         step.name: cached_notebook_parameters(layout.cache_dir, step.path)
         for step in pipeline.steps
     }
+
+
+def resolve_run_parameters(
+    layout: ProjectLayout,
+    pipeline: Pipeline,
+    as_of: str | None,
+    overrides: dict[str, Any],
+    declared: dict[str, dict[str, Any]],
+) -> tuple[str, dict[str, dict[str, Any]]]:
+    """The as-of date and each notebook's parameters of a run `--as-of as_of -p overrides`,
+    checked (`declared`: declared_parameters). Raises InvalidParameterError for bad parameters
+    or as-of date, InvalidDataError for bad data."""
     requested = validate_iso_date(as_of) if as_of else ""
     parameters = resolve_parameters(pipeline, overrides, requested, declared)
     as_of = checked_as_of(layout, pipeline, parameters, requested)
@@ -90,7 +101,8 @@ def resolve_run(
     unreadable data with the invalid-data one."""
     try:
         pipeline = load_pipeline(layout)
-        return pipeline, *_resolve_run_parameters(layout, pipeline, as_of, overrides)
+        declared = declared_parameters(layout, pipeline)
+        return pipeline, *resolve_run_parameters(layout, pipeline, as_of, overrides, declared)
     except InvalidParameterError as error:
         raise RunFailed(ExitCode.USAGE, str(error)) from None
     except InvalidDataError as error:

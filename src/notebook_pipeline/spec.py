@@ -145,9 +145,14 @@ def page_outline(pipeline: Pipeline, step: NotebookStep) -> dict[str, Any]:
     }
 
 
+def pipeline_declaration(layout: ProjectLayout) -> dict[str, Any]:
+    """pipeline.yaml as YAML reads it."""
+    return yaml.safe_load(layout.pipeline_file.read_text(encoding="utf-8"))
+
+
 def load_pipeline(layout: ProjectLayout) -> Pipeline:
     """Read pipeline.yaml and order its notebooks by their inputs and outputs."""
-    spec = yaml.safe_load(layout.pipeline_file.read_text(encoding="utf-8"))
+    spec = pipeline_declaration(layout)
     steps = [
         NotebookStep(
             name=name,
@@ -249,15 +254,6 @@ def notebook_parameters(path: Path) -> dict[str, Any]:
 
 # A notebook whose name starts with this is not a pipeline step (the template, a scratch copy).
 NOT_A_STEP_PREFIX = "_"
-
-
-def step_notebook_files(layout: ProjectLayout) -> list[Path]:
-    """The notebooks in notebooks/ that are pipeline steps: all but those named `_...`."""
-    return sorted(
-        path
-        for path in layout.notebooks_dir.glob("*.ipynb")
-        if not path.name.startswith(NOT_A_STEP_PREFIX)
-    )
 
 
 def project_relative(layout: ProjectLayout, path: Path) -> str:

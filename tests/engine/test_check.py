@@ -16,9 +16,9 @@ import yaml
 
 from helpers.cli import main
 from helpers.paths import DEFAULT_LAYOUT, ProjectLayout, copy_project_inputs
-from notebook_pipeline.checks import check_pipeline
+from notebook_pipeline.checks import check_pipeline, step_notebook_files
 from notebook_pipeline.failures import ExitCode
-from notebook_pipeline.spec import load_pipeline, notebook_parameters, step_notebook_files
+from notebook_pipeline.spec import load_pipeline, notebook_parameters
 
 
 @pytest.fixture
