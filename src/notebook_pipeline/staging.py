@@ -54,9 +54,12 @@ def detach_outputs(step: NotebookStep, project: ProjectLayout) -> None:
             path.unlink(missing_ok=True)
 
 
-def make_staging_project(layout: ProjectLayout, folder: Path) -> ProjectLayout:
+def make_staging_project(
+    layout: ProjectLayout, folder: Path, *, with_published_data: bool = True
+) -> ProjectLayout:
     """A copy of the project for one run: links to everything but data/processed, which holds
-    links to the published files until a notebook replaces them."""
+    links to the published files until a notebook replaces them (starts empty without
+    `with_published_data`: a sweep's task restores what it reads from the step store)."""
     staging = ProjectLayout(folder)
     skipped = {layout.work_dir.name, layout.reports_dir.name, "data"}
     staging.processed_dir.parent.mkdir(parents=True)
@@ -67,7 +70,7 @@ def make_staging_project(layout: ProjectLayout, folder: Path) -> ProjectLayout:
     for entry in data.iterdir() if data.is_dir() else []:
         if entry != layout.processed_dir:
             (staging.processed_dir.parent / entry.name).symlink_to(entry)
-    if layout.processed_dir.is_dir():
+    if with_published_data and layout.processed_dir.is_dir():
         shutil.copytree(layout.processed_dir, staging.processed_dir, copy_function=link_or_copy)
     else:
         staging.processed_dir.mkdir()
