@@ -1,4 +1,4 @@
-"""The engine's command line: run, status, serve, check, new, kernel.
+"""The engine's command line: run, status, sweep, cache, serve, check, new, kernel.
 
 A study's command (`chinaflows` for this one) is this parser plus its own verbs: it passes
 them to `main` as `StudyCommand`s.
@@ -118,6 +118,38 @@ def build_parser(
         help="say which notebooks a run would execute and why, without running anything",
     )
     _add_run_settings(status)
+    status.add_argument(
+        "--sweep", metavar="NAME", help="say what `sweep NAME` would execute instead"
+    )
+    sweep = _add_command(
+        commands,
+        "sweep",
+        help="run every combination of a sweep in pipeline.yaml as one graph on Dask and "
+        "publish reports/sweeps/NAME/",
+    )
+    sweep.add_argument("name", metavar="NAME", help="a sweep declared under `sweeps:`")
+    sweep.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="an existing Dask cluster's scheduler (address or scheduler file); "
+        "default: a local cluster, one worker per core",
+    )
+    sweep.add_argument(
+        "--pages",
+        choices=["all", "none"],
+        help="publish each combination's notebook pages (default: all up to 50 combinations)",
+    )
+    sweep.add_argument("--force", action="store_true", help="execute every task again")
+    sweep.add_argument("--show-code", action="store_true", help="keep code cells in the pages")
+    cache = _add_command(commands, "cache", help="manage the step store in .chinaflows/cache/")
+    cache.add_argument("action", choices=["prune"], help="prune: delete unused entries")
+    cache.add_argument(
+        "--keep-days",
+        type=float,
+        default=30,
+        metavar="N",
+        help="keep entries made or reused in the last N days (default 30)",
+    )
     serve = _add_command(
         commands,
         "serve",
@@ -232,6 +264,36 @@ def new_notebook(layout: ProjectLayout, name: str, prog: str = "notebook-pipelin
     return ExitCode.OK
 
 
+def _sweep(args: argparse.Namespace, prog: str) -> int:
+    """`sweep NAME`: run it, print its page and the failures; the exit code of the first."""
+    from notebook_pipeline.progress import SweepLine
+    from notebook_pipeline.sweep_run import run_sweep
+
+    try:
+        outcome = run_sweep(
+            args.project_dir,
+            args.name,
+            scheduler=args.scheduler,
+            pages=args.pages,
+            force=args.force,
+            show_code=args.show_code,
+            line=SweepLine(sys.stderr),
+        )
+    except RunFailed as failure:
+        print(f"{prog}: {failure}", file=sys.stderr)
+        return failure.exit_code
+    print(
+        f"{outcome.executed} notebook(s) executed, {outcome.cached} from the step store; "
+        f"{len(outcome.published)} combination(s) published",
+        file=sys.stderr,
+    )
+    for failure in outcome.failures:
+        print(f"{prog}: {failure.combination} failed at {failure.step}:", file=sys.stderr)
+        print(f"  {failure.message}", file=sys.stderr)
+    print(outcome.folder / "index.html")
+    return outcome.failures[0].exit_code if outcome.failures else ExitCode.OK
+
+
 def main(
     argv: list[str] | None = None,
     *,
@@ -273,6 +335,21 @@ def main(
             print(f"{prog}: {failure}", file=sys.stderr)
             return failure.exit_code
         print(report_dir / "index.html")
+    elif args.command == "sweep":
+        return _sweep(args, prog)
+    elif args.command == "cache":
+        from notebook_pipeline.step_cache import StepCache
+
+        pruned = StepCache(args.project_dir.cache_dir).prune(args.keep_days)
+        print(f"pruned {len(pruned)} step store entries unused for {args.keep_days:g} days")
+    elif args.command == "status" and args.sweep:
+        from notebook_pipeline.sweep_status import describe_sweep, sweep_status
+
+        try:
+            print(describe_sweep(sweep_status(args.project_dir, args.sweep, args.show_code)))
+        except RunFailed as failure:
+            print(f"{prog}: {failure}", file=sys.stderr)
+            return failure.exit_code
     elif args.command == "status":
         from notebook_pipeline.status import describe, pipeline_status
 

@@ -37,6 +37,10 @@ class RunFailed(Exception):
         self.exit_code = exit_code
         super().__init__(message)
 
+    def __reduce__(self):
+        # Whole across processes: a sweep's task raises it on a Dask worker.
+        return type(self), (self.exit_code, str(self))
+
 
 class NotebookStopped(Exception):
     """A notebook ended before its last cell for a reason outside its code (its kernel died, or

@@ -117,3 +117,38 @@ def display_for(quiet: bool, stream: TextIO = sys.stderr) -> RunDisplay:
         return RunDisplay()
     console = Console(file=stream)
     return LiveLines(console) if console.is_terminal else LogLines(stream)
+
+
+class SweepLine:
+    """One line for a whole sweep: tasks done, running, cached and failed out of all. Redrawn
+    in place in a terminal, a timestamped line per change otherwise; nothing without `stream`."""
+
+    def __init__(self, stream: TextIO | None = None):
+        self.stream = stream
+        self.live = bool(stream) and Console(file=stream).is_terminal
+        self.last = ""
+
+    def note(self, text: str) -> None:
+        """A line of its own (the dashboard's address)."""
+        if self.stream:
+            print(text, file=self.stream, flush=True)
+
+    def show(self, done: int, running: int, cached: int, failed: int, total: int) -> None:
+        """The counts now."""
+        text = (
+            f"sweep: {done} done ({cached} cached), {running} running, {failed} failed"
+            f" of {total} tasks"
+        )
+        if not self.stream or text == self.last:
+            return
+        self.last = text
+        if self.live:
+            print(f"\r{text}\x1b[K", end="", file=self.stream, flush=True)
+        else:
+            stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            print(f"{stamp} {text}", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        """End the line."""
+        if self.live and self.last:
+            print(file=self.stream, flush=True)

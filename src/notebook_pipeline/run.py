@@ -27,8 +27,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import filelock
-
 from notebook_pipeline import fingerprint, provenance, site
 from notebook_pipeline.execution import (
     KERNEL_LOG_SUFFIX,
@@ -51,6 +49,7 @@ from notebook_pipeline.fingerprint import (
     step_inputs,
 )
 from notebook_pipeline.layout import ProjectLayout
+from notebook_pipeline.ownership import own_folder, release_folder
 from notebook_pipeline.preflight import resolve_run
 from notebook_pipeline.progress import RunDisplay
 from notebook_pipeline.spec import NotebookStep, Pipeline, load_hook, page_outline, upstream_steps
@@ -62,11 +61,12 @@ from notebook_pipeline.staging import (
     publish_processed,
     publish_report,
     publishing_interrupted,
+    publishing_lock,
     report_staging_folder,
     start_publishing,
     sweep_stale_staging,
 )
-from notebook_pipeline.step_cache import StepCache, output_digests
+from notebook_pipeline.step_cache import StepCache, output_digests, restore_outputs
 
 
 @dataclass
@@ -116,24 +116,19 @@ def run_pipeline(
 ) -> Path:
     """Run the pipeline and publish reports/<as_of>/; returns that folder.
 
-    One run at a time per project: the lock is an OS file lock, so a lock left by a killed
-    process is free again at once, and the run that takes it sweeps the killed run's staging
-    folders. A second run waits `lock_timeout` seconds for it. Notebooks execute through
-    `executor(jobs)` (execution.local_executor: threads on this machine).
+    Runs (and sweeps) of one project execute side by side, each in staging folders of its own;
+    only publishing is one at a time, under the publishing lock (an OS file lock, free again at
+    once when its holder is killed), for which a run waits `lock_timeout` seconds. A run first
+    deletes the staging folders killed runs left (never a live one's). Notebooks execute
+    through `executor(jobs)` (execution.local_executor: threads on this machine).
     """
     display = display or RunDisplay()
     layout.work_dir.mkdir(parents=True, exist_ok=True)
     try:
-        with filelock.FileLock(layout.lock_file, timeout=lock_timeout):
-            sweep_stale_staging(layout)
-            run = _Run(layout, display, show_code, jobs or os.cpu_count() or 1, force, executor)
-            return run.run(as_of, dict(overrides or {}))
-    except filelock.Timeout:
-        raise RunFailed(
-            ExitCode.IN_PROGRESS,
-            f"another run is in progress (it holds {layout.lock_file}); "
-            "wait for it to finish or pass --wait SECONDS",
-        ) from None
+        sweep_stale_staging(layout)
+        jobs = jobs or os.cpu_count() or 1
+        run = _Run(layout, display, show_code, jobs, force, executor, lock_timeout)
+        return run.run(as_of, dict(overrides or {}))
     except OSError as error:
         if not is_disk_full(error):
             raise
@@ -153,6 +148,7 @@ class _Run:
         jobs: int,
         force: bool,
         executor: Callable[[int], Executor],
+        lock_timeout: float,
     ):
         self.layout = layout
         self.display = display
@@ -162,23 +158,16 @@ class _Run:
         self.executor = executor
         self.cache = StepCache(layout.cache_dir)
         self.as_of = ""
+        self.lock_timeout = lock_timeout
 
     def run(self, as_of: str | None, overrides: dict[str, Any]) -> Path:
         started = _now()
         pipeline, as_of, parameters = resolve_run(self.layout, as_of, overrides)
         headline_file, headline_html = _headline_hook(pipeline)
-        if publishing_interrupted(self.layout):
-            # A run killed while publishing may have swapped its report in without listing it
-            # in the site index: finish its job (the sweep has put back a report moved aside).
-            if self.layout.reports_dir.is_dir():
-                site.render_site_index(
-                    self.layout.reports_dir, pipeline.title, headline_file, headline_html
-                )
-            finish_publishing(self.layout)
-
         self.as_of = as_of
         run_id = f"{as_of}-{uuid.uuid4().hex[:8]}"
         work = self.layout.staging_dir / run_id
+        owner = own_folder(work)
         report_staging = report_staging_folder(self.layout, run_id)
         try:
             project = make_staging_project(self.layout, work)
@@ -223,17 +212,19 @@ class _Run:
                 headline_html(headline),
                 [Path(p).name for p in pipeline.publish],
             )
-            start_publishing(self.layout)
-            publish_processed(project.processed_dir, self.layout.processed_dir)
-            target = publish_report(report_staging, self.layout, as_of)
-            site.render_site_index(
-                self.layout.reports_dir, pipeline.title, headline_file, headline_html
-            )
-            finish_publishing(self.layout)
+            with publishing_lock(self.layout, self.lock_timeout):
+                finish_interrupted_publishing(self.layout, pipeline)
+                start_publishing(self.layout)
+                publish_processed(project.processed_dir, self.layout.processed_dir)
+                target = publish_report(report_staging, self.layout, as_of)
+                site.render_site_index(
+                    self.layout.reports_dir, pipeline.title, headline_file, headline_html
+                )
+                finish_publishing(self.layout)
             return target
         finally:
-            shutil.rmtree(work, ignore_errors=True)
             shutil.rmtree(report_staging, ignore_errors=True)
+            release_folder(work, owner)
 
     def _remember(self, records: dict[str, StepRecord], report_staging: Path) -> None:
         """Save each new execution with its page, and each page rendered again, in the cache."""
@@ -249,6 +240,7 @@ class _Run:
                     started=record.started_at,
                     finished=record.executed_at,
                     outputs=record.outputs,
+                    root=self.project.root,
                     notebook=notebook,
                     page=page,
                     page_key=record.page_key,
@@ -257,6 +249,7 @@ class _Run:
             elif record.status == "rendered":
                 self.cache.store_page(
                     record.name,
+                    record.key,
                     notebook=notebook,
                     page=page,
                     page_key=record.page_key,
@@ -331,14 +324,16 @@ class _Run:
     def _reuse(
         self, step: NotebookStep, record: StepRecord, project: ProjectLayout, report_staging: Path
     ) -> bool:
-        """Take the notebook's last execution if its execution key is unchanged (no kernel):
-        its page too if its page key is unchanged, else render its page again from it."""
-        cached = None if self.force else self.cache.lookup(record.name, record.key, project.root)
+        """Take the notebook's execution from the step store if one was made under its
+        execution key (no kernel), its outputs restored into the staging project: its page too
+        if one was rendered under its page key, else render its page again from it."""
+        cached = None if self.force else self.cache.lookup(record.name, record.key)
         if cached is None:
             return False
+        restore_outputs(cached, project.root)
         shutil.copy2(cached.notebook, report_staging / f"{record.name}.ipynb")
         if cached.page_is_current(record.page_key):
-            shutil.copy2(cached.page, report_staging / f"{record.name}.html")
+            shutil.copy2(cached.page_for(record.page_key), report_staging / f"{record.name}.html")
             record.status = "cached"
             self.display.cached(record.name)
         else:
@@ -397,7 +392,8 @@ class _Run:
             failed = self.layout.failed_reports_dir / self.as_of
             page = dataclasses.replace(self.page, published_dir=failed, show_code=True)
             site.render_page(step, parameters[step.name], report_staging, page, self.project)
-        failed = keep_failed_run(report_staging, self.layout, self.as_of)
+        with publishing_lock(self.layout, self.lock_timeout):
+            failed = keep_failed_run(report_staging, self.layout, self.as_of)
         raise notebook_failure(
             step.name,
             error,
@@ -405,6 +401,18 @@ class _Run:
             self.pipeline.study.invalid_data_errors,
             KERNEL_LOG_SUFFIX,
         ) from None
+
+
+def finish_interrupted_publishing(layout: ProjectLayout, pipeline: Pipeline) -> None:
+    """Finish the job of a publisher killed while publishing, which may have swapped its report
+    in without listing it in the site index (the publishing lock's recovery has put back a
+    report moved aside). Call it holding the publishing lock."""
+    if not publishing_interrupted(layout):
+        return
+    if layout.reports_dir.is_dir():
+        headline_file, headline_html = _headline_hook(pipeline)
+        site.render_site_index(layout.reports_dir, pipeline.title, headline_file, headline_html)
+    finish_publishing(layout)
 
 
 def _headline_hook(pipeline: Pipeline) -> tuple[str | None, Callable[[dict], site.HeadlineHtml]]:

@@ -329,5 +329,26 @@ def render_site_index(
     for run in runs:
         run["headline"] = headline_html(run["headline"]).markup()
     return _write_page(
-        "site_index.html.j2", reports_dir / "index.html", title=title, runs=runs, columns=columns
+        "site_index.html.j2",
+        reports_dir / "index.html",
+        title=title,
+        runs=runs,
+        columns=columns,
+        sweeps=read_published_sweeps(reports_dir),
     )
+
+
+def read_published_sweeps(reports_dir: Path) -> list[dict[str, Any]]:
+    """Every published sweep (reports/sweeps/<sweep>/sweep.json), by name: its folder, title
+    and number of combinations."""
+    sweeps = []
+    for manifest in sorted(reports_dir.glob("sweeps/*/sweep.json")):
+        content = json.loads(manifest.read_text(encoding="utf-8"))
+        sweeps.append(
+            {
+                "folder": f"sweeps/{manifest.parent.name}",
+                "title": content.get("title", manifest.parent.name),
+                "combinations": len(content.get("combinations", [])),
+            }
+        )
+    return sweeps

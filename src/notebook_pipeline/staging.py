@@ -6,20 +6,28 @@ every notebook runs there. Its report (executed notebooks, pages, kernel logs) i
 it in `.chinaflows/runs/report-<id>/`, never under reports/: reports/ is the static site and is
 published as it is, so it holds only the site index and whole run folders. Only when every
 notebook succeeded are the new files moved into data/processed and the report folder swapped
-into reports/ by one rename; a failed run is kept in `.chinaflows/failed/<as_of>/`. A run killed
-on the way leaves only its staging folders, which the next run deletes.
+into reports/ by one rename, under the publishing lock (publishing_lock), the only time a run
+waits for another; a failed run is kept in `.chinaflows/failed/<as_of>/`. Each staging folder
+is owned by its process through an OS lock (ownership): a run killed on the way leaves only
+its staging folders, which the next run deletes, never one a live process still works in.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
+import filelock
+
 from notebook_pipeline import files
+from notebook_pipeline.failures import ExitCode, RunFailed
 from notebook_pipeline.layout import ProjectLayout
+from notebook_pipeline.ownership import OWNER_SUFFIX, delete_if_unowned, owner_lock_file
 from notebook_pipeline.spec import NotebookStep
-from notebook_pipeline.step_cache import StepCache
+from notebook_pipeline.step_cache import StepCache, link_or_copy
 
 REPORT_STAGING_PREFIX = "report-"  # .chinaflows/runs/report-<run id>/: a report being built
 # reports/.incoming-<run id>/: a finished report copied onto a reports/ that is on a file system
@@ -28,14 +36,6 @@ INCOMING_PREFIX = ".incoming-"
 # What earlier versions kept under reports/: staging folders and failed runs (swept out)
 LEGACY_REPORT_STAGING_PREFIX = ".staging-"
 LEGACY_FAILED_DIR = "_failed"
-
-
-def _link_or_copy(source: str, target: str) -> None:
-    """Hard-link (instant; safe because a notebook's outputs are detached before it runs)."""
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
 
 
 def detach_outputs(step: NotebookStep, project: ProjectLayout) -> None:
@@ -54,9 +54,12 @@ def detach_outputs(step: NotebookStep, project: ProjectLayout) -> None:
             path.unlink(missing_ok=True)
 
 
-def make_staging_project(layout: ProjectLayout, folder: Path) -> ProjectLayout:
+def make_staging_project(
+    layout: ProjectLayout, folder: Path, *, with_published_data: bool = True
+) -> ProjectLayout:
     """A copy of the project for one run: links to everything but data/processed, which holds
-    links to the published files until a notebook replaces them."""
+    links to the published files until a notebook replaces them (starts empty without
+    `with_published_data`: a sweep's task restores what it reads from the step store)."""
     staging = ProjectLayout(folder)
     skipped = {layout.work_dir.name, layout.reports_dir.name, "data"}
     staging.processed_dir.parent.mkdir(parents=True)
@@ -67,8 +70,8 @@ def make_staging_project(layout: ProjectLayout, folder: Path) -> ProjectLayout:
     for entry in data.iterdir() if data.is_dir() else []:
         if entry != layout.processed_dir:
             (staging.processed_dir.parent / entry.name).symlink_to(entry)
-    if layout.processed_dir.is_dir():
-        shutil.copytree(layout.processed_dir, staging.processed_dir, copy_function=_link_or_copy)
+    if with_published_data and layout.processed_dir.is_dir():
+        shutil.copytree(layout.processed_dir, staging.processed_dir, copy_function=link_or_copy)
     else:
         staging.processed_dir.mkdir()
     return staging
@@ -169,20 +172,51 @@ def _move_legacy_failed_runs(layout: ProjectLayout) -> None:
 
 
 def sweep_stale_staging(layout: ProjectLayout) -> None:
-    """Delete the staging folders that killed runs left, and put back a report folder that a
-    run killed in the middle of swapping it in had moved aside. Failed runs an earlier version
-    kept in reports/_failed/ move to .chinaflows/failed/.
+    """Delete the staging folders and half-built store entries that killed processes left,
+    never one that a live process owns (ownership: its owner's OS lock is held), so it is safe
+    while other runs, sweeps and tasks work in the project. A run's report folder
+    (report-<run id>) belongs to the owner of its staging project (<run id>)."""
+    if layout.staging_dir.is_dir():
+        for folder in sorted(layout.staging_dir.iterdir()):
+            if folder.name.endswith(OWNER_SUFFIX):
+                owned = folder.with_name(folder.name.removesuffix(OWNER_SUFFIX))
+                if not owned.exists():
+                    delete_if_unowned(owned)  # an owner file left alone
+                continue
+            owner = layout.staging_dir / folder.name.removeprefix(REPORT_STAGING_PREFIX)
+            delete_if_unowned(folder, owner_lock_file(owner))
+    StepCache(layout.cache_dir).sweep_unfinished()
 
-    Call it holding the run lock: no other run is working then, so every staging folder is a
-    dead run's. (Their staging projects hold links into the project: rmtree removes the links,
-    never what they point to.)"""
-    for folder in staging_folders(layout):
+
+def recover_interrupted_publishing(layout: ProjectLayout) -> None:
+    """Delete what a publisher killed on the way left in reports/ (a report being copied in),
+    put back a report folder it had moved aside, and move the failed runs an earlier version
+    kept in reports/_failed/ to .chinaflows/failed/. Call it holding the publishing lock
+    (publishing_lock): no one else publishes then."""
+    for folder in [
+        *layout.reports_dir.glob(f"{INCOMING_PREFIX}*"),
+        *layout.reports_dir.glob(f"{LEGACY_REPORT_STAGING_PREFIX}*"),
+    ]:
         shutil.rmtree(folder, ignore_errors=True)
     _move_legacy_failed_runs(layout)
-    for parent in (
-        layout.reports_dir,
-        layout.failed_reports_dir,
-        StepCache(layout.cache_dir).folder,
-    ):
+    for parent in (layout.reports_dir, layout.failed_reports_dir):
         if parent.is_dir():
             files.recover_replaced_folders(parent)
+
+
+@contextlib.contextmanager
+def publishing_lock(layout: ProjectLayout, timeout: float = 0) -> Iterator[None]:
+    """Hold the project's publishing lock (an OS file lock, free again at once when its holder
+    is killed): runs and sweeps execute side by side and publish one at a time, each whole.
+    Waits `timeout` seconds for another publisher, then fails with the in-progress exit code."""
+    layout.work_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with filelock.FileLock(layout.lock_file, timeout=timeout):
+            recover_interrupted_publishing(layout)
+            yield
+    except filelock.Timeout:
+        raise RunFailed(
+            ExitCode.IN_PROGRESS,
+            f"another run is in progress: it is publishing (it holds {layout.lock_file}); "
+            "wait for it to finish or pass --wait SECONDS",
+        ) from None

@@ -16,15 +16,15 @@ from typing import Any
 
 from notebook_pipeline import fingerprint
 from notebook_pipeline.fingerprint import (
+    RunContext,
     page_fingerprint,
     run_context,
     step_fingerprint,
-    step_inputs,
 )
 from notebook_pipeline.layout import ProjectLayout
 from notebook_pipeline.preflight import resolve_run
-from notebook_pipeline.spec import page_outline, upstream_steps
-from notebook_pipeline.step_cache import StepCache, changed_outputs
+from notebook_pipeline.spec import Pipeline, page_outline, upstream_steps
+from notebook_pipeline.step_cache import CachedStep, StepCache, changed_outputs
 
 UP_TO_DATE = "up to date"
 WOULD_RUN = "would run"
@@ -125,11 +125,29 @@ def pipeline_status(
     pipeline, as_of, parameters = resolve_run(layout, as_of, dict(overrides or {}))
     versions = fingerprint.installed_versions(layout.cache_dir)
     context = run_context(pipeline.study.package, show_code, as_of, versions)
+    return steps_status(layout, pipeline, parameters, context)
+
+
+def steps_status(
+    layout: ProjectLayout,
+    pipeline: Pipeline,
+    parameters: dict[str, dict[str, Any]],
+    context: RunContext,
+) -> list[StepStatus]:
+    """Each notebook's status for a run with these resolved `parameters` (pipeline_status;
+    a sweep asks it per combination). A notebook's inputs that an up-to-date notebook writes
+    are taken as the step store holds them, the others as they are in the project."""
     cache = StepCache(layout.cache_dir)
     statuses: dict[str, StepStatus] = {}
+    stored: dict[str, str] = {}  # output -> digest, of the up-to-date notebooks' entries
     for step in pipeline.steps:  # in execution order
-        now = step_fingerprint(step, parameters[step.name], step_inputs(step, layout.root), context)
-        reasons = _changes_since_last_run(cache, step.name, now, layout)
+        inputs = {
+            i: stored[i] if i in stored else fingerprint.path_sha256(layout.root / i)
+            for i in step.inputs
+        }
+        now = step_fingerprint(step, parameters[step.name], inputs, context)
+        entry = cache.lookup(step.name, fingerprint.digest(now)) or cache.last(step.name)
+        reasons = _changes_since_last_run(entry, now)
         rerun_upstream = [
             name
             for name in upstream_steps(pipeline, step)
@@ -144,38 +162,36 @@ def pipeline_status(
         elif reasons:
             statuses[step.name] = StepStatus(step.name, WOULD_RUN, tuple(reasons))
         else:
+            stored.update(entry.outputs)
             page = page_fingerprint(
                 step, fingerprint.digest(now), context, page_outline(pipeline, step)
             )
-            page_reasons = _page_changes_since_last_run(cache, step.name, page)
+            page_reasons = _page_changes_since_last_run(entry, page)
             state = WOULD_RERENDER if page_reasons else UP_TO_DATE
             statuses[step.name] = StepStatus(step.name, state, tuple(page_reasons))
     return list(statuses.values())
 
 
-def _changes_since_last_run(
-    cache: StepCache, name: str, now: dict[str, Any], layout: ProjectLayout
-) -> list[str]:
-    last = cache.last(name)
-    if last is None:
+def _changes_since_last_run(entry: CachedStep | None, now: dict[str, Any]) -> list[str]:
+    """Why the step store's `entry` (of the same key, else the latest) cannot be reused."""
+    if entry is None:
         return ["it has not run in this project yet"]
     reasons = []
-    if last.key != fingerprint.digest(now):
-        reasons += fingerprint_changes(last.fingerprint, now)
-    reasons += [f"output {o} is missing or was changed" for o in changed_outputs(last, layout.root)]
-    if not last.notebook.is_file():
+    if entry.key != fingerprint.digest(now):
+        reasons += fingerprint_changes(entry.fingerprint, now)
+    reasons += [f"its saved output {o} is missing or was changed" for o in changed_outputs(entry)]
+    if not entry.notebook.is_file():
         reasons.append("its saved notebook is missing")
     return reasons
 
 
-def _page_changes_since_last_run(cache: StepCache, name: str, page: dict[str, Any]) -> list[str]:
+def _page_changes_since_last_run(entry: CachedStep, page: dict[str, Any]) -> list[str]:
     """Why the page of a notebook whose execution is reused would be rendered again."""
-    last = cache.last(name)
-    if last.page_is_current(fingerprint.digest(page)):
+    if entry.page_is_current(fingerprint.digest(page)):
         return []
-    if last.page_key == fingerprint.digest(page):
+    if entry.page_key == fingerprint.digest(page):
         return ["its saved page is missing"]
-    return page_fingerprint_changes(last.page_fingerprint, page)
+    return page_fingerprint_changes(entry.page_fingerprint, page)
 
 
 def describe(statuses: list[StepStatus]) -> str:

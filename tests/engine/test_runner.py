@@ -41,6 +41,7 @@ from helpers.paths import ProjectLayout
 from notebook_pipeline import execution, failures, fingerprint, site, staging
 from notebook_pipeline.failures import ExitCode, RunFailed
 from notebook_pipeline.run import run_pipeline
+from notebook_pipeline.step_cache import StepCache
 
 pytestmark = pytest.mark.pipeline
 
@@ -194,9 +195,19 @@ def test_force_executes_everything(ran):
     assert record["forced"] is True
 
 
-def test_deleted_output_reruns_its_notebook(ran):
+def test_deleted_output_is_restored_from_the_step_store_without_a_kernel(ran, request):
     project = ran
     (project.processed_dir / "right.txt").unlink()
+    request.getfixturevalue("no_kernels")
+    assert statuses(run(project))["right"] == "cached"
+    assert (project.processed_dir / "right.txt").read_text() == "0"
+
+
+def test_a_changed_saved_output_reruns_its_notebook(ran):
+    project = ran
+    saved = StepCache(project.cache_dir).last("right").saved_output("data/processed/right.txt")
+    saved.unlink()
+    saved.write_text("7")
     assert statuses(run(project))["right"] == "executed"
     assert (project.processed_dir / "right.txt").read_text() == "0"
 

@@ -31,6 +31,7 @@ from notebook_pipeline.status import (
     describe,
     pipeline_status,
 )
+from notebook_pipeline.step_cache import StepCache
 
 pytestmark = pytest.mark.pipeline
 
@@ -149,12 +150,14 @@ def test_show_code_and_a_new_title_re_render_pages_only_and_the_run_agrees(ran):
     assert set(states(project).values()) == {UP_TO_DATE}
 
 
-def test_a_deleted_output_is_named(ran):
+def test_a_deleted_saved_output_is_named(ran):
     project = ran
-    (project.processed_dir / "join.txt").unlink()
+    (project.processed_dir / "join.txt").unlink()  # restored from the step store: no reason
+    assert status_of(project)["join"][0] == UP_TO_DATE
+    StepCache(project.cache_dir).last("join").saved_output("data/processed/join.txt").unlink()
     assert status_of(project)["join"] == (
         WOULD_RUN,
-        ("output data/processed/join.txt is missing or was changed",),
+        ("its saved output data/processed/join.txt is missing or was changed",),
     )
 
 
