@@ -112,7 +112,8 @@ def load_sweep(layout: ProjectLayout, name: str) -> Sweep:
 def load_sweep_page(layout: ProjectLayout) -> SweepPage | None:
     """The notebook pipeline.yaml names as every sweep's page, or None; its notebook file is
     not looked for here (a sweep that runs it checks)."""
-    entry = pipeline_declaration(layout).get("sweep_page")
+    declaration = pipeline_declaration(layout)
+    entry = declaration.get("sweep_page")
     if entry is None:
         return None
     where = "pipeline.yaml, sweep_page"
@@ -123,7 +124,7 @@ def load_sweep_page(layout: ProjectLayout) -> SweepPage | None:
             f"{where}.notebook: {name!r} is not a notebook's name (letters, digits, '.', '_' "
             "and '-', as notebooks/<name>.ipynb)"
         )
-    if name in (pipeline_declaration(layout).get("notebooks") or {}):
+    if name in (declaration.get("notebooks") or {}):
         raise InvalidParameterError(
             f"{where}.notebook: {name} is a step of the pipeline (under `notebooks:`); the "
             "sweep page is a notebook of its own"
