@@ -124,7 +124,9 @@ def methods_sweep(folder: Path, flows_source: str = "sample") -> Path:
 MONTH_ENDS = ["2025-01-31", "2025-02-28", "2025-03-31", "2025-04-30", "2025-05-30", "2025-06-30"]
 
 
-def month_ends_sweep(folder: Path, failed: str = "2025-04-30") -> Path:
+def month_ends_sweep(
+    folder: Path, failed: str = "2025-04-30", flows_source: str = "sample"
+) -> Path:
     """An as-of sweep over six month ends whose spread grows month by month, with the
     combination of `failed` failed ("" for none)."""
     runs = []
@@ -133,7 +135,10 @@ def month_ends_sweep(folder: Path, failed: str = "2025-04-30") -> Path:
             runs.append(Run({"as_of": as_of}, error="01_clean_data: no fund data", as_of=as_of))
             continue
         headline = invented_headline(
-            as_of=as_of, technology_usd=0.6e9 * number, traditional_usd=-0.4e9 * number
+            as_of=as_of,
+            technology_usd=0.6e9 * number,
+            traditional_usd=-0.4e9 * number,
+            flows_source=flows_source,
         )
         runs.append(Run({"as_of": as_of}, headline, as_of=as_of))
     return write_sweep(folder, "month_ends", ["as_of"], runs, title="Each month end of 2025")
