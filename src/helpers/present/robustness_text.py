@@ -149,8 +149,8 @@ def describe_failures(results: SweepResults, shown: int = 5) -> str:
     )
     more = f"; and {len(failed) - shown} more" if len(failed) > shown else ""
     return (
-        f"{len(failed)} of {len(results.combinations)} combinations failed and have no "
-        f"figures: {named}{more}."
+        f"{len(failed)} of {len(results.combinations)} combinations failed and "
+        f"{'has' if len(failed) == 1 else 'have'} no figures: {named}{more}."
     )
 
 

@@ -96,7 +96,7 @@ def test_an_as_of_sweep_says_how_the_figures_changed_and_which_run_failed(month_
         "dates, from +\u2060$1.00bn (as of 2025-01-31)"
     )
     assert findings[-1] == (
-        "1 of 6 combinations failed and have no figures: as_of-2025-04-30 (01_clean_data: no "
+        "1 of 6 combinations failed and has no figures: as_of-2025-04-30 (01_clean_data: no "
         "fund data)."
     )
     assert len(findings) == 3  # one survey base: no sentence on bases
