@@ -152,7 +152,9 @@ def heading_anchor(text: str) -> str:
 def reader_outline(notebook):
     """The notebook as a reader meets it: under the title (the first cell, a `# ` heading), the
     cells tagged `findings` (what the page finds, computed once the data are loaded), then a list
-    of links to the page's `## ` sections when it has two or more. Other cells keep their order.
+    of links to the page's `## ` sections when it has two or more (those of Markdown cells, and
+    those a code cell shows as Markdown: a section only some data call for). Other cells keep
+    their order.
     """
     import nbformat
 
@@ -164,8 +166,8 @@ def reader_outline(notebook):
     sections = [
         line[3:].strip()
         for cell in rest
-        if cell.cell_type == "markdown"
-        for line in cell.source.splitlines()
+        for text in _markdown_shown(cell)
+        for line in text.splitlines()
         if line.startswith("## ")
     ]
     contents = []
@@ -175,6 +177,14 @@ def reader_outline(notebook):
     outlined = nbformat.from_dict(dict(notebook))
     outlined.cells = [cells[0], *findings, *contents, *rest]
     return outlined
+
+
+def _markdown_shown(cell) -> list[str]:
+    """The Markdown a cell shows: its source, or a code cell's Markdown outputs."""
+    if cell.cell_type == "markdown":
+        return [cell.source]
+    data = [output.get("data", {}).get("text/markdown") for output in cell.get("outputs", [])]
+    return ["".join(text) for text in data if text]
 
 
 def _relative_path(path: str, roots: list[Path]) -> str:

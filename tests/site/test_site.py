@@ -181,6 +181,31 @@ def test_findings_and_contents_come_right_under_the_title(tmp_path):
     assert page.count("KWEB took in most") == 1
 
 
+def test_contents_list_a_section_a_code_cell_shows(tmp_path):
+    """A section only some data call for is a `## ` heading shown by a code cell (show.section):
+    the contents list it beside the Markdown cells' sections, and its link reaches it."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# Sweep"),
+        nbformat.v4.new_code_cell("show.section(...)"),
+        nbformat.v4.new_markdown_cell("## Which runs?\n\nText."),
+    ]
+    notebook.cells[1].outputs = [
+        nbformat.v4.new_output("display_data", data={"text/markdown": "## Did it hold over time?"}),
+        nbformat.v4.new_output("display_data", data={"text/markdown": "Some text."}),
+    ]
+    path = tmp_path / "sweep.ipynb"
+    nbformat.write(notebook, path)
+    page = report.render_notebook_html(path, tmp_path / "sweep.html", "Sweep", {}).read_text(
+        encoding="utf-8"
+    )
+    contents = page[page.index(report.CONTENTS_HEADING) : page.index('id="Did-it-hold')]
+    targets = re.findall(r'href="#([^"]+)"', contents)
+    assert targets == ["Did-it-hold-over-time?", "Which-runs?"]
+    for target in targets:
+        assert f'id="{target}"' in page
+
+
 def test_page_with_code_and_user_data(tmp_path):
     executed = executed_notebook(tmp_path, tmp_path / "project")
     page = report.render_notebook_html(

@@ -46,12 +46,25 @@ LABELS = {
     "claim_id": "Claim",
     "largest_day": "Day of the largest inflow",
     "last_larger_day_before": "Last day before with a larger inflow",
+    # A sweep's combinations (helpers.analysis.robustness): its axes and headline figures.
+    "combination": "Combination",
+    "as_of": "As of",
+    "flows_source": "Fund flows from",
+    "nav_basis": "NAV basis",
+    "shares_lag_days": "Shares lag (days)",
+    "spread_usd": "Spread (technology \u2212 traditional)",
+    "survey_base": "Survey base",
+    "survey_shift_pp": "Survey shift (points)",
+    "survey_p_value": "Survey p-value",
+    "lowest_p_value": "Lowest p-value",
+    "highest_p_value": "Highest p-value",
 }
 
 PATTERNS = [
     (re.compile(r"largest_(inflow|outflow)_(day|week|month)"), r"Largest \1 (\2)"),
     (re.compile(r"largest_(inflow|outflow)_usd"), r"Largest \1"),
     (re.compile(r"flag_(\w+)"), r"Flag: \1"),
+    (re.compile(r"cohort_(\w+)_usd"), r"\1 cohort"),
 ]
 
 _UNITS = {"_pct": " (%)", "_usd": ""}

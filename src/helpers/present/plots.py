@@ -321,3 +321,90 @@ def flow_return_scatter(pairs: pd.DataFrame, cohorts, title: str, sample: bool) 
     figure.suptitle(title, x=0.01, ha="left", weight="bold")
     figure.tight_layout()
     return mark_sample(figure, sample)
+
+
+SPREAD_COLOUR = "#1f2328"  # the spread beside the cohorts: near-black, a diamond marker
+
+
+def _series_style(name: str) -> dict:
+    """A cohort's colour and a round marker; the spread near-black with a diamond."""
+    if name in COHORT_COLOURS:
+        return {"color": COHORT_COLOURS[name], "marker": "o"}
+    return {"color": SPREAD_COLOUR, "marker": "D"}
+
+
+def combination_dots(figures: pd.DataFrame, title: str, sample: bool) -> Figure:
+    """One row per combination (rows of `figures`, labelled by its index): each column (a
+    cohort's total flow, the spread) as a dot on a shared US$ bn axis, in the given order."""
+    figure, axis = plt.subplots(figsize=(11, 0.42 * len(figures) + 2.2))
+    rows = np.arange(len(figures))
+    for name in figures.columns:
+        axis.scatter(figures[name], rows, s=46, label=name, zorder=3, **_series_style(name))
+    axis.axvline(0, color="#1f2328", linewidth=0.8)
+    axis.set_yticks(rows, [textwrap.fill(str(label), 60) for label in figures.index], fontsize=10)
+    axis.invert_yaxis()
+    axis.xaxis.set_major_formatter(USD_BN)
+    axis.set_xlabel("US$ bn")
+    axis.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=len(figures.columns))
+    axis.set_title(title, pad=34)
+    figure.tight_layout()
+    return mark_sample(figure, sample)
+
+
+def figures_over_time(figures: pd.DataFrame, title: str, sample: bool) -> Figure:
+    """Each column of `figures` (a cohort's total flow, the spread; US$) as a line over its
+    datetime index, a dot at each date, named at its end in its colour (no legend)."""
+    figure, axis = plt.subplots(figsize=(11, 5))
+    for name in figures.columns:
+        line = figures[name].dropna()
+        style = _series_style(name)
+        axis.plot(line.index, line.values, linewidth=2, **style)
+        if len(line):
+            axis.annotate(
+                name,
+                (line.index[-1], line.iloc[-1]),
+                xytext=(8, 0),
+                textcoords="offset points",
+                va="center",
+                color=style["color"],
+                fontsize=11,
+                weight="bold",
+            )
+    axis.axhline(0, color="#1f2328", linewidth=0.8)
+    usd_bn_axis(axis)
+    axis.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
+    axis.set_xticks(figures.index)
+    axis.tick_params(axis="x", rotation=30)
+    axis.set_title(title)
+    figure.tight_layout()
+    return mark_sample(figure, sample)
+
+
+def p_values_by_base(by_base: pd.DataFrame, level: float, title: str) -> Figure:
+    """One row per survey base (the index of `by_base`): its p-value as a dot, a bar from its
+    lowest to its highest where they differ (`lowest_p_value`, `highest_p_value`), and a dashed
+    line at the significance `level`."""
+    figure, axis = plt.subplots(figsize=(11, 0.6 * len(by_base) + 1.9))
+    rows = np.arange(len(by_base))
+    low, high = by_base["lowest_p_value"], by_base["highest_p_value"]
+    axis.hlines(rows, low, high, color=OKABE_ITO["blue"], linewidth=3)
+    axis.scatter(high, rows, s=60, color=OKABE_ITO["blue"], zorder=3)
+    axis.scatter(low, rows, s=60, color=OKABE_ITO["blue"], zorder=3)
+    axis.axvline(level, color=OKABE_ITO["vermillion"], linestyle="--", linewidth=1.2)
+    axis.annotate(
+        f"{level:g}",
+        (level, 1.0),
+        xycoords=("data", "axes fraction"),
+        xytext=(4, -2),
+        textcoords="offset points",
+        va="top",
+        color=OKABE_ITO["vermillion"],
+        fontsize=11,
+    )
+    axis.set_yticks(rows, [str(base) for base in by_base.index], fontsize=11)
+    axis.set_ylim(len(by_base) - 0.5, -0.5)
+    axis.set_xlim(0, max(2 * level, 1.2 * float(high.max())))
+    axis.set_xlabel("p-value of the survey's shift (two-sided z-test)")
+    axis.set_title(title)
+    figure.tight_layout()
+    return figure

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import html
 import re
+from urllib.parse import urlsplit
 
 import pandas as pd
 from IPython.display import HTML, Markdown, display
@@ -96,6 +97,16 @@ def _linked(text: str, address_at_end: bool = False) -> str:
     return f'{html.escape(text[: match.start()])}<a href="{address}">{address}</a>'
 
 
+def _anchor(text: object, address: object) -> str:
+    """`text` as HTML, escaped, linked to `address` when it is a relative path or an http(s)
+    address (any other scheme, such as javascript:, leaves the text unlinked)."""
+    text = html.escape(str(text))
+    address = str(address)
+    if address.startswith("//") or urlsplit(address).scheme not in ("", "http", "https"):
+        return text
+    return f'<a href="{html.escape(address)}">{text}</a>'
+
+
 def _link_format(name, column: pd.Series):
     """How the cells of a text column read when they carry addresses: a source column
     (column_labels.is_source) links the address that ends each cell; any other column links
@@ -110,6 +121,12 @@ def _link_format(name, column: pd.Series):
 def say(text: str) -> None:
     """Show a sentence built from computed numbers."""
     display(Markdown(_markdown(text)))
+
+
+def section(question: str) -> None:
+    """Open a section that only some data call for (a `## ` heading shown by a code cell, for
+    a question the page asks only when it applies); the page's contents list it."""
+    display(Markdown(f"## {_markdown(question)}"))
 
 
 FINDINGS_HEADING = "What this page finds"
@@ -166,6 +183,7 @@ def table(
     sample: bool = False,
     formats=None,
     first_rows: int | None = None,
+    links: dict[str, str] | None = None,
 ):
     """A captioned table for people; the caption carries the sample mark when the data are
     synthetic. With `first_rows`, only the first rows are shown and the caption says how many of
@@ -176,18 +194,29 @@ def table(
     net assets unsigned), `_pct` columns in percent, numbers with a true minus sign, missing
     values blank. Addresses are links: a cell that is one http(s) address, and the address that
     ends a cell of a source column ("publisher (date): address"); all text stays escaped.
-    `formats` (column -> format string or function) overrides a column's cells.
+    `formats` (column -> format string or function) overrides a column's cells. `links` (column
+    -> the column of its addresses) makes each cell of a column a link to its row's address (a
+    relative path such as "run/index.html", or http(s)); the address column is not shown.
     Numbers are right-aligned and kept on one line; text is left-aligned and wraps."""
     if first_rows is not None:
         caption = f"{caption} (the first {min(len(frame), first_rows):,} of {len(frame):,})"
         frame = frame.head(first_rows)
     caption = sample_caption(caption, sample)
+    links = links or {}
+    anchors = {
+        name: [
+            _anchor(text, address) for text, address in zip(frame[name], frame[target], strict=True)
+        ]
+        for name, target in links.items()
+    }
+    frame = frame.drop(columns=list(links.values())).assign(**anchors)
     cell_formats = {name: _cell_format(name, frame[name].dropna()) for name in frame.columns}
     cell_formats |= {name: _caller_format(chosen) for name, chosen in (formats or {}).items()}
     text = [name for name, f in cell_formats.items() if f is None]
-    links = {name: _link_format(name, frame[name].dropna()) for name in text}
-    links = {name: f for name, f in links.items() if f is not None}
-    plain = [name for name in text if name not in links]
+    linked = {name: _link_format(name, frame[name].dropna()) for name in text}
+    linked = {name: f for name, f in linked.items() if f is not None}
+    linked |= dict.fromkeys(anchors, str)  # made links above, escaped there
+    plain = [name for name in text if name not in linked]
     cell_formats |= dict.fromkeys(plain, lambda value: true_minus(str(value)))
     shown = {name: f for name, f in cell_formats.items() if f is not None}
     index_names = [column_labels.label(n) if n is not None else None for n in frame.index.names]
@@ -201,8 +230,8 @@ def table(
     for level, values in enumerate(_index_levels(frame.index)):
         if pd.api.types.is_datetime64_any_dtype(values):
             styler = styler.format_index(_date, axis=0, level=level, escape="html")
-    if links:  # _linked() escapes the text itself
-        styler = styler.format(links, subset=list(links), na_rep="", escape=None)
+    if linked:  # _linked() and _anchor() escape the text themselves
+        styler = styler.format(linked, subset=list(linked), na_rep="", escape=None)
     if not isinstance(frame.columns, pd.MultiIndex):
         styler = styler.relabel_index([column_labels.label(c) for c in frame.columns], axis=1)
     if _is_row_number(frame.index):
@@ -222,9 +251,9 @@ def table(
     styler = styler.set_properties(subset=fixed, **{"text-align": "left", "white-space": "nowrap"})
     wrap = {"text-align": "left", "white-space": "normal", "max-width": "36em"}
     styler = styler.set_properties(subset=text, **wrap)
-    if links:  # an address has no spaces: it breaks anywhere, in a column kept readable
+    if linked:  # an address has no spaces: it breaks anywhere, in a column kept readable
         address = {"overflow-wrap": "anywhere", "min-width": "14em"}
-        styler = styler.set_properties(subset=list(links), **address)
+        styler = styler.set_properties(subset=list(linked), **address)
     return styler.set_table_styles(styles)
 
 
