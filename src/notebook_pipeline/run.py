@@ -217,12 +217,7 @@ class _Run:
 
             published = report_staging / headline_file if headline_file else None
             headline = json.loads(published.read_text()) if published and published.exists() else {}
-            site.render_run_index(
-                report_staging,
-                run,
-                headline_html(headline),
-                [Path(p).name for p in pipeline.publish],
-            )
+            site.render_run_index(report_staging, run, headline_html(headline), pipeline.run_index)
             start_publishing(self.layout)
             publish_processed(project.processed_dir, self.layout.processed_dir)
             target = publish_report(report_staging, self.layout, as_of)
