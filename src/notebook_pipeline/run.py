@@ -206,12 +206,7 @@ class _Run:
 
             published = report_staging / headline_file if headline_file else None
             headline = json.loads(published.read_text()) if published and published.exists() else {}
-            site.render_run_index(
-                report_staging,
-                run,
-                headline_html(headline),
-                [Path(p).name for p in pipeline.publish],
-            )
+            site.render_run_index(report_staging, run, headline_html(headline), pipeline.run_index)
             with publishing_lock(self.layout, self.lock_timeout):
                 finish_interrupted_publishing(self.layout, pipeline)
                 start_publishing(self.layout)

@@ -7,13 +7,14 @@ source and the parameters the notebook ran with. Index pages are jinja2 template
 text from data is shown as text). Executed notebooks are published without this machine's
 folders (`make_publishable`).
 
-What a page says of the study comes from the study's hooks in pipeline.yaml: the rows its
-header adds (`study.page_facts`) and the headline figures on the index pages
-(`study.headline`); these templates know nothing else of it.
+What a page says of the study comes from pipeline.yaml: the rows its header adds
+(`study.page_facts`), the headline figures on the index pages (`study.headline`), and the chart
+and files of a run's index (`pages.run_index`); these templates know nothing else of it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,14 @@ import markupsafe
 
 from notebook_pipeline import files
 from notebook_pipeline.layout import ProjectLayout
-from notebook_pipeline.spec import NotebookStep, Pipeline, load_hook, page_outline, step_lineage
+from notebook_pipeline.spec import (
+    NotebookStep,
+    Pipeline,
+    RunIndex,
+    load_hook,
+    page_outline,
+    step_lineage,
+)
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 _TEMPLATES = jinja2.Environment(
@@ -32,6 +40,21 @@ _TEMPLATES = jinja2.Environment(
     autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
     undefined=jinja2.StrictUndefined,
 )
+
+
+def reader_time(stamp: str) -> str:
+    """A run's ISO time stamp as a reader reads it, to the minute: '2026-01-05 19:51 UTC' (a
+    stamp that is not an ISO time is shown as it is)."""
+    try:
+        moment = dt.datetime.fromisoformat(stamp)
+    except (TypeError, ValueError):
+        return stamp
+    if moment.utcoffset() is None:
+        return f"{moment:%Y-%m-%d %H:%M}"
+    return f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
+
+
+_TEMPLATES.filters["reader_time"] = reader_time
 
 
 _PAGE_TEMPLATES = TEMPLATES_DIR / "nbconvert"
@@ -256,15 +279,19 @@ def _write_page(template: str, target: Path, **context: Any) -> Path:
 
 
 def render_run_index(
-    report_dir: Path, run: dict[str, Any], headline: HeadlineHtml, published: list[str]
+    report_dir: Path, run: dict[str, Any], headline: HeadlineHtml, declared: RunIndex
 ) -> Path:
-    """reports/<as_of>/index.html: the run's pages, headline figures and `published` files."""
+    """reports/<as_of>/index.html: the run's pages and headline figures, opening with the chart
+    pipeline.yaml declares (`declared`: pages.run_index) and linking its published files, each
+    by its name in the report folder."""
+    chart = {"name": Path(declared.chart).name, "caption": declared.chart_caption}
     return _write_page(
         "run_index.html.j2",
         report_dir / "index.html",
         run=run,
         headline=headline.markup(),
-        published=published,
+        chart=chart if declared.chart else None,
+        files=[Path(path).name for path in declared.files],
     )
 
 

@@ -65,6 +65,18 @@ class Headline:
 
 
 @dataclass(frozen=True)
+class RunIndex:
+    """What a run's index page shows beside its list of pages (`pages.run_index`): the chart it
+    opens with (a file the run publishes, shown with `chart_caption` as its caption and alt
+    text; none when `chart` is empty), and the published files it links as the run's
+    machine-readable record beside run.json."""
+
+    chart: str = ""
+    chart_caption: str = ""
+    files: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class StudyHooks:
     """What the engine asks of the study it runs, as pipeline.yaml's `study:` declares it; the
     engine knows the study only through these."""
@@ -118,6 +130,7 @@ class Pipeline:
     # The parameters a page's header shows openly (pipeline.yaml: pages.header_parameters); the
     # others (paths, internal switches) sit in a closed block. None: every parameter openly.
     header_parameters: tuple[str, ...] | None = None
+    run_index: RunIndex = field(default_factory=RunIndex)
 
     def step(self, name: str) -> NotebookStep:
         """The step called `name`."""
@@ -166,14 +179,45 @@ def load_pipeline(layout: ProjectLayout) -> Pipeline:
         for name, entry in spec["notebooks"].items()
     ]
     shared = dict(spec.get("parameters") or {})
+    publish = tuple(spec.get("publish", []))
     return Pipeline(
         title=spec.get("title", "Reports"),
         steps=tuple(execution_order(steps)),
         shared_parameters=shared,
-        publish=tuple(spec.get("publish", [])),
+        publish=publish,
         study=_study_hooks(spec.get("study")),
         header_parameters=_header_parameters(spec.get("pages"), shared, steps),
+        run_index=_run_index((spec.get("pages") or {}).get("run_index"), publish),
     )
+
+
+def _run_index(entry: dict[str, Any] | None, publish: tuple[str, ...]) -> RunIndex:
+    """pipeline.yaml's `pages.run_index`: its chart and files are files the run publishes, and a
+    chart has a caption. Undeclared: no chart, and every published file listed."""
+    if entry is None:
+        return RunIndex(files=publish)
+    where = "pipeline.yaml: pages.run_index"
+    if not isinstance(entry, dict) or set(entry) - {"chart", "chart_caption", "files"}:
+        raise InvalidParameterError(
+            f"{where} must be a mapping of chart, chart_caption and files; got {entry!r}"
+        )
+    chart, caption = entry.get("chart") or "", entry.get("chart_caption") or ""
+    if not isinstance(chart, str):
+        raise InvalidParameterError(f"{where}.chart must be one published file; got {chart!r}")
+    files = entry.get("files", list(publish))
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        raise InvalidParameterError(f"{where}.files must be a list of published files")
+    unpublished = [path for path in [chart, *files] if path and path not in publish]
+    if unpublished:
+        raise InvalidParameterError(
+            f"{where} names {', '.join(unpublished)}, which `publish` does not copy into the "
+            "report folder"
+        )
+    if chart and not (isinstance(caption, str) and caption.strip()):
+        raise InvalidParameterError(
+            f"{where}.chart_caption must say what the chart {chart} shows (its alt text)"
+        )
+    return RunIndex(chart=chart, chart_caption=caption, files=tuple(files))
 
 
 def _header_parameters(

@@ -296,10 +296,7 @@ def _publish_combination(
     )
     html = site.load_hook(pipeline.study.headline.html) if pipeline.study.headline else None
     site.render_run_index(
-        folder,
-        run,
-        html(headline) if html else site.HeadlineHtml(),
-        [Path(p).name for p in pipeline.publish],
+        folder, run, html(headline) if html else site.HeadlineHtml(), pipeline.run_index
     )
     with publishing_lock(layout, timeout=-1):
         return publish_report(folder, layout, relative)

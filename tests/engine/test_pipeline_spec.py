@@ -3,6 +3,7 @@ resolution."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -13,6 +14,7 @@ from helpers.paths import DEFAULT_LAYOUT, ProjectLayout
 from notebook_pipeline.spec import (
     NotebookStep,
     Pipeline,
+    RunIndex,
     execution_order,
     load_pipeline,
     notebook_parameters,
@@ -242,6 +244,52 @@ def test_without_pages_every_parameter_is_shown(tmp_path):
     )
     pipeline = load_pipeline(ProjectLayout(tmp_path))
     assert page_outline(pipeline, pipeline.steps[0])["header_parameters"] is None
+
+
+RUN_INDEX_PIPELINE = """
+publish: [out/figures.json, out/chart.svg]
+pages:
+  run_index: %s
+notebooks:
+  a_report: {inputs: [raw], outputs: [out/figures.json, out/chart.svg]}
+"""
+
+
+def test_pages_declare_what_the_run_index_shows(tmp_path):
+    declared = "{chart: out/chart.svg, chart_caption: Totals per group, files: [out/figures.json]}"
+    (tmp_path / "pipeline.yaml").write_text(RUN_INDEX_PIPELINE % declared, encoding="utf-8")
+    assert load_pipeline(ProjectLayout(tmp_path)).run_index == RunIndex(
+        chart="out/chart.svg", chart_caption="Totals per group", files=("out/figures.json",)
+    )
+
+
+def test_without_a_declared_run_index_it_has_no_chart_and_lists_every_published_file(tmp_path):
+    pipeline_file = tmp_path / "pipeline.yaml"
+    pipeline_file.write_text(
+        RUN_INDEX_PIPELINE.replace("pages:\n  run_index: %s\n", ""), encoding="utf-8"
+    )
+    assert load_pipeline(ProjectLayout(tmp_path)).run_index == RunIndex(
+        files=("out/figures.json", "out/chart.svg")
+    )
+
+
+@pytest.mark.parametrize(
+    ("declared", "error"),
+    [
+        ("{chart: out/other.svg, chart_caption: x}", "names out/other.svg, which `publish` does"),
+        ("{files: [out/figures.json, raw/a.csv]}", "names raw/a.csv, which `publish` does not"),
+        ("{chart: out/chart.svg}", "chart_caption must say what the chart out/chart.svg shows"),
+        ("{chart: [out/chart.svg], chart_caption: x}", "chart must be one published file"),
+        ("{files: out/figures.json}", "files must be a list of published files"),
+        ("{graph: out/chart.svg}", "must be a mapping of chart, chart_caption and files"),
+    ],
+)
+def test_pages_refuse_a_run_index_that_shows_what_the_run_does_not_publish(
+    tmp_path, declared, error
+):
+    (tmp_path / "pipeline.yaml").write_text(RUN_INDEX_PIPELINE % declared, encoding="utf-8")
+    with pytest.raises(InvalidParameterError, match=re.escape(error)):
+        load_pipeline(ProjectLayout(tmp_path))
 
 
 @pytest.mark.parametrize("listing", [["c", "b", "a"], ["b", "c", "a"], ["a", "b", "c"]])

@@ -4,8 +4,10 @@ outside the report folder blocked and counted.
 
 Never a downloaded browser (`playwright install` is not used): .ci/run installs Debian's
 chromium and sets CHINAFLOWS_REQUIRE_BROWSER=1, which turns the skip below into a failure, so
-that CI cannot pass without running these tests. Full-page screenshots of every page are kept
-in $CHINAFLOWS_SCREENSHOTS_DIR, else in the test's temporary folder (printed with -s).
+that CI cannot pass without running these tests. Full-page screenshots of every page, at 1100
+and at 400 px, are kept in $CHINAFLOWS_SCREENSHOTS_DIR, else in the test's temporary folder
+(printed with -s). Every page is checked for accessibility by axe-core (the script that
+axe-playwright-python bundles, run inside the page: nothing is fetched).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from page_checks import chart_colours, chart_svgs, reader_defects, smallest_text_px
 from project_runs import run
 
@@ -207,8 +210,10 @@ def test_every_page_renders_offline_from_disk(published_run, open_page, screensh
         name = "site_index" if path.parent == reports else path.stem
         assert reader_defects(loaded.page.content()) == [], name
         check_narrow_screen(loaded, name, screenshots)
+        assert accessibility_violations(loaded.page, LAYOUT_RULES) == {}, (name, "at 400 px")
         loaded.page.set_viewport_size(READING_VIEWPORT)
         loaded.page.screenshot(path=screenshots / f"{name}_1100.png", full_page=True)
+        assert accessibility_violations(loaded.page) == {}, (name, "at 1100 px")
 
         assert loaded.outside_requests == [], (name, loaded.outside_requests)
         assert loaded.console_errors == [], (name, loaded.console_errors)
@@ -228,6 +233,7 @@ def test_every_page_renders_offline_from_disk(published_run, open_page, screensh
             row = f'tr:has(a[data-run="{AS_OF}"])'
             assert check_headline_figures(loaded, headline, row) == 3
         if name == "index":
+            assert loaded.visible('figure.chart img[src="headline_chart.svg"]'), "no chart"
             assert check_headline_figures(loaded, headline) >= 6
             assert loaded.visible('a[href="../index.html"]')
             for page in NOTEBOOK_PAGES:
@@ -260,12 +266,73 @@ def check_chart_palette_and_text(loaded: LoadedPage, name: str) -> None:
 
 
 def check_narrow_screen(loaded: LoadedPage, name: str, screenshots: Path) -> None:
-    """At 400 px a chart keeps a readable width (it scrolls inside its box) and the page is
-    screenshot for a person to read."""
+    """At 400 px the page is no wider than the screen (a wide table or chart scrolls inside its
+    own box), a chart keeps a readable width, and the page is screenshot for a person to read."""
     loaded.page.set_viewport_size(NARROW_VIEWPORT)
+    page_width, screen_width = loaded.page.evaluate(
+        "[document.documentElement.scrollWidth, window.innerWidth]"
+    )
+    assert page_width <= screen_width, (
+        f"{name} is {page_width} px wide on a {screen_width} px screen"
+    )
     for image in loaded.images():
         assert image["shown_width"] >= MIN_CHART_PX, (name, image)
     loaded.page.screenshot(path=screenshots / f"{name}_400.png", full_page=True)
+
+
+# axe-core's rules for WCAG 2.0, 2.1 and 2.2 at levels A and AA (text contrast, alt text, the
+# page's language and title, scrolling boxes reachable by keyboard, targets large enough), and
+# its best-practice rule that headings go down one level at a time.
+AXE = Axe()
+WCAG_AA = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]},
+    "rules": {"heading-order": {"enabled": True}},
+}
+# Of those, the rules whose verdict changes with the screen's width (the pages' colours do not):
+# boxes that scroll on a narrow screen, links that wrap closer together.
+LAYOUT_RULES = ["scrollable-region-focusable", "target-size"]
+
+
+def accessibility_violations(page, rules: list[str] | None = None) -> dict[str, list[str]]:
+    """What axe-core finds on the page as it is shown now, by WCAG_AA or only by `rules`: for
+    each rule broken, the elements that break it (their HTML, shortened). By WCAG_AA it fails if
+    the contrast rule did not run."""
+    chosen = {"runOnly": {"type": "rule", "values": rules}} if rules else WCAG_AA
+    results = AXE.run(page, options={**chosen, "resultTypes": ["violations"]}).response
+    checked = {rule["id"] for kind in ("passes", "violations") for rule in results[kind]}
+    assert rules or "color-contrast" in checked, "axe-core did not check the text contrast"
+    return {
+        rule["id"]: [node["html"][:120] for node in rule["nodes"]] for rule in results["violations"]
+    }
+
+
+ONE_PIXEL_GIF = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
+
+
+def test_the_accessibility_check_finds_what_a_reader_would_miss(browser):
+    page = browser.new_page()
+    page.set_content(
+        "<!DOCTYPE html><html><head></head><body><main><h1>Flows</h1><h3>Skipped a level</h3>"
+        f'<p style="color:#bbbbbb">Faint text</p><img src="{ONE_PIXEL_GIF}"></main></body></html>'
+    )
+    found = accessibility_violations(page)
+    page.set_content(
+        '<!DOCTYPE html><html lang="en"><head><title>T</title></head><body><main>'
+        '<div style="overflow-x:auto;width:100px"><p style="white-space:nowrap">A table wider than'
+        " its box</p></div>"
+        '<ul style="font-size:11px;line-height:1"><li><a href="#a">first</a></li>'
+        '<li><a href="#b">second</a></li></ul></main></body></html>'
+    )
+    found_in_layout = accessibility_violations(page, LAYOUT_RULES)
+    page.close()
+    assert found.keys() == {
+        "color-contrast",  # light grey on white: 1.9 to 1
+        "image-alt",
+        "html-has-lang",
+        "document-title",
+        "heading-order",
+    }, found
+    assert found_in_layout.keys() == {"scrollable-region-focusable", "target-size"}
 
 
 def assert_crisp_and_captioned(page: str, image: dict) -> None:

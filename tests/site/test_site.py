@@ -20,6 +20,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
+from diamond_project import AS_OF as DIAMOND_AS_OF
+from diamond_project import copy_project, refuse_kernels
+from diamond_project import run as run_diamond
 
 from helpers.ingest.fund_flows import fund_sources
 from helpers.paths import DEFAULT_LAYOUT
@@ -29,6 +33,9 @@ from notebook_pipeline import site as report
 
 AS_OF = "2025-12-31"
 MAX_PAGE_BYTES = 2 * 1024 * 1024
+TINY_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 4 2"><rect width="4" height="2"/></svg>'
+)
 
 
 # --- one page, rendered from a small executed notebook -------------------------------------------
@@ -343,6 +350,47 @@ def test_published_notebooks_name_their_paths_relative_to_the_project(reports):
         papermill = json.loads(executed.read_text(encoding="utf-8"))["metadata"]["papermill"]
         assert papermill["input_path"] == f"notebooks/{executed.name}"
         assert papermill["output_path"] == f"reports/{AS_OF}/{executed.name}"
+
+
+# --- the run index of another study ------------------------------------------------------------
+
+
+@pytest.mark.pipeline
+def test_a_study_that_declares_no_chart_gets_a_run_index_without_one(diamond_that_ran):
+    # The engine's diamond project declares no pages.run_index and publishes nothing but its
+    # pages: its run index shows no chart and lists only run.json.
+    page = (diamond_that_ran / "reports" / DIAMOND_AS_OF / "index.html").read_text("utf-8")
+    assert "<img" not in page and "<figure" not in page
+    assert 'Machine-readable: <a href="run.json">run.json</a>.' in page
+    assert '<a href="join.html">' in page
+
+
+@pytest.mark.pipeline
+def test_a_study_that_declares_a_chart_gets_it_on_its_run_index(
+    diamond_that_ran, tmp_path, monkeypatch
+):
+    project = copy_project(diamond_that_ran, tmp_path / "diamond")
+    (project.raw_dir / "totals.svg").write_text(TINY_SVG, encoding="utf-8")
+    pipeline = yaml.safe_load(project.pipeline_file.read_text(encoding="utf-8"))
+    pipeline["publish"] = ["data/raw/totals.svg", "data/processed/join.txt"]
+    pipeline["pages"] = {
+        "run_index": {
+            "chart": "data/raw/totals.svg",
+            "chart_caption": "The totals joined",
+            "files": ["data/processed/join.txt"],
+        }
+    }
+    project.pipeline_file.write_text(yaml.safe_dump(pipeline), encoding="utf-8")
+    refuse_kernels(monkeypatch)  # what a page shows changed, not what a notebook computes
+
+    run_diamond(project)
+
+    report = project.report_dir(DIAMOND_AS_OF)
+    page = (report / "index.html").read_text("utf-8")
+    assert '<img src="totals.svg" alt="The totals joined">' in page
+    assert (report / "totals.svg").read_text(encoding="utf-8") == TINY_SVG
+    files = 'Machine-readable: <a href="join.txt">join.txt</a>, <a href="run.json">run.json</a>.'
+    assert files in page
 
 
 # --- chinaflows serve ----------------------------------------------------------------------------

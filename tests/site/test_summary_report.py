@@ -10,6 +10,7 @@ import re
 import stat
 from pathlib import Path
 
+import markupsafe
 import pandas as pd
 import pytest
 
@@ -18,6 +19,7 @@ from helpers.analysis.summary import build_headline, sources_table
 from helpers.present import show
 from helpers.present.headline import headline_html
 from notebook_pipeline import site as report
+from notebook_pipeline.spec import RunIndex
 
 SCRIPT = "<script>alert(1)</script>"
 ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -379,9 +381,17 @@ def test_site_index_escapes_text_from_data(tmp_path):
     assert page.count(ESCAPED_SCRIPT) >= 3  # the site title (twice) and the run's status
 
 
-def render_run_index(folder: Path, run: dict, headline: dict) -> Path:
-    """The run index as a run writes it, with the study's headline fragments."""
-    return report.render_run_index(folder, run, headline_html(headline), [HEADLINE_FILE])
+CHART = "data/processed/headline_chart.svg"
+CHART_CAPTION = "Net flow of each cohort over the run's period, in US$ bn"
+WITHOUT_CHART = RunIndex(files=(f"data/processed/{HEADLINE_FILE}",))
+
+
+def render_run_index(
+    folder: Path, run: dict, headline: dict, declared: RunIndex = WITHOUT_CHART
+) -> Path:
+    """The run index as a run writes it, with the study's headline fragments and what
+    pipeline.yaml declares of it (pages.run_index: here no chart, headline.json listed)."""
+    return report.render_run_index(folder, run, headline_html(headline), declared)
 
 
 def test_run_index_escapes_text_from_data(tmp_path):
@@ -389,10 +399,29 @@ def test_run_index_escapes_text_from_data(tmp_path):
     run["notebooks"][0]["title"] = SCRIPT
     head = headline("sample", 1e9, -1e9, 1.0, 0.5)
     head["flows"]["ytd_usd"] = {SCRIPT: 1e9}
-    page = render_run_index(tmp_path, run, head).read_text(encoding="utf-8")
+    declared = RunIndex(chart=CHART, chart_caption=SCRIPT, files=(CHART,))
+    page = render_run_index(tmp_path, run, head, declared).read_text(encoding="utf-8")
     assert SCRIPT not in page
     assert "<script" not in page
-    assert page.count(ESCAPED_SCRIPT) >= 4  # <title>, <h1>, the page link, the ticker
+    # <title>, <h1>, the page link, the ticker, the chart's alt text and caption
+    assert page.count(ESCAPED_SCRIPT) >= 6
+
+
+def test_run_index_opens_with_the_chart_pipeline_yaml_declares(tmp_path):
+    declared = RunIndex(chart=CHART, chart_caption=CHART_CAPTION, files=(CHART,))
+    head = headline("sample", 2e9, -3e9, 14.7, 0.014)
+    page = render_run_index(tmp_path, run_record("2025-06-30"), head, declared).read_text("utf-8")
+    chart = f'<img src="headline_chart.svg" alt="{markupsafe.escape(CHART_CAPTION)}">'
+    assert chart in page
+    assert page.index(chart) < page.index("Headline figures") < page.index("Pages</h2>")
+    assert 'Machine-readable: <a href="headline_chart.svg">' in page
+
+
+def test_run_index_without_a_declared_chart_shows_none(tmp_path):
+    head = headline("sample", 2e9, -3e9, 14.7, 0.014)
+    page = render_run_index(tmp_path, run_record("2025-06-30"), head).read_text("utf-8")
+    assert "<img" not in page and "<figure" not in page
+    assert 'Machine-readable: <a href="headline.json">headline.json</a>' in page
 
 
 def test_run_index_marks_sample_data(tmp_path):
@@ -403,6 +432,7 @@ def test_run_index_marks_sample_data(tmp_path):
     assert "the shipped sample" in page
     assert '<a href="01_clean_data.html">Data cleaning</a>' in page
     assert "(01_clean_data.ipynb, 1.3 s)" in page
+    assert "Run finished 2026-01-01 00:01 UTC." in page
     assert 'data-key="flows.cohorts_usd.technology">+2.00<' in page
     assert 'data-key="survey.diff_pp">+14.7 [3.0, 26.0]<' in page
 

@@ -86,8 +86,9 @@ def show_chart(figure: Figure, caption: str, sample: bool = False) -> None:
     text = html.escape(sample_caption(caption, sample))
     display(
         HTML(
-            # On a narrow screen the chart scrolls sideways rather than shrink unreadably.
-            '<figure class="chart" style="margin:1em 0;overflow-x:auto">'
+            # On a narrow screen the chart scrolls sideways rather than shrink unreadably; the
+            # box takes the keyboard's focus, so that it scrolls without a mouse too.
+            '<figure class="chart" tabindex="0" style="margin:1em 0;overflow-x:auto">'
             f'<img src="{source}" alt="{text}" style="max-width:100%;min-width:640px;height:auto">'
             f'<figcaption style="color:#57606a;font-size:0.95em">{text}</figcaption>'
             "</figure>"

@@ -137,7 +137,7 @@ def findings(sentences: list[str]) -> None:
     heading FINDINGS_HEADING. Call it in a cell tagged `findings`: the page shows that cell's
     output right under its title, whatever its place in the notebook."""
     items = "\n".join(f"- {_markdown(sentence)}" for sentence in sentences)
-    display(Markdown(f"#### {FINDINGS_HEADING}\n\n{items}"))
+    display(Markdown(f"## {FINDINGS_HEADING}\n\n{items}"))
 
 
 def _number(value, template: str = "{:,.2f}") -> str:

@@ -214,7 +214,7 @@ def test_findings_are_a_list_under_their_heading(monkeypatch):
     monkeypatch.setattr(show, "display", lambda obj: shown.append(obj.data))
     show.findings(["KWEB took in $2.3bn.", "FXI lost -$2.3bn."])
     assert shown == [
-        f"#### {show.FINDINGS_HEADING}\n\n- KWEB took in \\$2.3bn.\n- FXI lost \u2212\\$2.3bn."
+        f"## {show.FINDINGS_HEADING}\n\n- KWEB took in \\$2.3bn.\n- FXI lost \u2212\\$2.3bn."
     ]
 
 
