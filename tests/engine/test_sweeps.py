@@ -46,7 +46,7 @@ def test_an_axis_only_a_downstream_step_declares_does_not_rerun_upstream(swept):
 
 def test_a_failing_combination_is_listed_and_the_others_publish(swept):
     project, outcome = swept
-    assert [f.combination for f in outcome.failures] == ["fail-True"]
+    assert [f.combination for f in outcome.failures] == ["fail-true"]
     assert outcome.failures[0].step == "join"
     assert outcome.failures[0].exit_code == ExitCode.NOTEBOOK_ERROR
     assert outcome.published == ["fail-False"]
@@ -57,7 +57,7 @@ def test_a_failing_combination_is_listed_and_the_others_publish(swept):
         "fail-False",
         {"fail": False},
     )
-    assert not (folder / "fail-True").exists()
+    assert not (folder / "fail-true").exists()
     manifest = json.loads((folder / "sweep.json").read_text())
     assert [c["status"] for c in manifest["combinations"]] == ["succeeded", "failed"]
     assert manifest["combinations"][1]["headline"] is None
