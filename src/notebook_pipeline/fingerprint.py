@@ -15,6 +15,7 @@ with an old timestamp is still noticed.
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -143,19 +144,29 @@ def _modified_ns(metadata: Path) -> int:
     return 0
 
 
+# What this process computed for remembered_per_environment, by name and environment_stamp:
+# another project's first run in the same process (a test session, a sweep) reads it from here.
+_REMEMBERED_IN_PROCESS: dict[tuple[str, str], Any] = {}
+
+
 def remembered_per_environment(
     cache_dir: Path | None, name: str, compute: Callable[[], Any]
 ) -> Any:
     """`compute()`, an answer read from the installed distributions' metadata (which takes most
     of a second, longer than a run with nothing to do): kept in `cache_dir` under `name` and
     the environment_stamp, and read from there until a distribution is installed, upgraded or
-    removed. Computed each time without `cache_dir`. It must return what JSON can hold."""
+    removed; a `cache_dir` without it gets what this process computed for the same stamp, if
+    anything. Computed each time without `cache_dir`. It must return what JSON can hold."""
     if cache_dir is None:
         return compute()
-    store = cache_dir / "environments" / f"{name}-{environment_stamp()}.json"
+    stamp = environment_stamp()
+    store = cache_dir / "environments" / f"{name}-{stamp}.json"
     if store.is_file():
         return files.read_json(store)
-    value = compute()
+    key = (name, stamp)
+    if key not in _REMEMBERED_IN_PROCESS:
+        _REMEMBERED_IN_PROCESS[key] = compute()
+    value = copy.deepcopy(_REMEMBERED_IN_PROCESS[key])  # the caller's own, as if read
     files.write_json(value, store)
     return value
 

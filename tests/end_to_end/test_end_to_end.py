@@ -1,4 +1,6 @@
-"""The whole pipeline, run as a user runs it, into a temporary copy of the project."""
+"""The whole pipeline, run as a user runs it, into a temporary copy of the project (the shared
+run, conftest.published_run: a process of its own); the tests that change a copy of it run
+`chinaflows run` in this process (its output and exit code as a separate process's)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from own_data import KWEB_DAYS, kweb_year_to_date_flow
-from project_runs import run
+from project_runs import run_in_process
 
 from helpers.ingest import load
 from helpers.paths import RAW_FILES, copy_project_inputs
@@ -107,7 +109,7 @@ def test_run_json_records_each_notebook(finished_run):
     assert record["notebooks"][1]["parameters"]["cohorts"]["technology"] == ["KWEB", "CQQQ"]
 
 
-def test_invalid_data_is_refused_and_the_published_report_kept(finished_run, tmp_path):
+def test_invalid_data_is_refused_and_the_published_report_kept(finished_run, tmp_path, capsys):
     project = copy_project_inputs(tmp_path / "project")
     shutil.copytree(finished_run[0] / "reports", project / "reports")
     before = snapshot(project / "reports")
@@ -118,7 +120,7 @@ def test_invalid_data_is_refused_and_the_published_report_kept(finished_run, tmp
     assert "lots" in lines[row]
     flows_file.write_text("\n".join(lines) + "\n")
 
-    result = run(project)
+    result = run_in_process(project, capsys=capsys)
 
     assert result.returncode == ExitCode.INVALID_DATA, result.stderr
     assert "reported_flows.csv" in result.stderr and f"line {row + 1}" in result.stderr
@@ -127,9 +129,9 @@ def test_invalid_data_is_refused_and_the_published_report_kept(finished_run, tmp
     assert after == before
 
 
-def test_unknown_parameter_is_refused_before_any_notebook_runs(tmp_path):
+def test_unknown_parameter_is_refused_before_any_notebook_runs(tmp_path, capsys):
     project = copy_project_inputs(tmp_path / "project")
-    result = run(project, "-p", "tolerance=2")
+    result = run_in_process(project, "-p", "tolerance=2", capsys=capsys)
     assert result.returncode == ExitCode.USAGE
     assert "unknown parameter(s) tolerance" in result.stderr
     assert "tolerance_pct" in result.stderr
@@ -162,12 +164,12 @@ def statuses(report: Path) -> dict[str, str]:
     return {nb["name"]: nb["status"] for nb in record["notebooks"]}
 
 
-def test_rerun_with_nothing_changed_starts_no_kernel(finished_run, tmp_path):
+def test_rerun_with_nothing_changed_starts_no_kernel(finished_run, tmp_path, capsys):
     project = tmp_path / "project"
     shutil.copytree(finished_run[0], project)
     pages = {p: (project / "reports" / "2025-12-31" / f"{p}.html").read_bytes() for p in PAGES}
 
-    result = run(project)
+    result = run_in_process(project, capsys=capsys)
 
     assert result.returncode == 0, result.stderr
     report = project / "reports" / "2025-12-31"
@@ -176,7 +178,7 @@ def test_rerun_with_nothing_changed_starts_no_kernel(finished_run, tmp_path):
     assert {p: (report / f"{p}.html").read_bytes() for p in PAGES} == pages
 
 
-def test_changed_survey_data_reruns_only_what_reads_it(finished_run, tmp_path):
+def test_changed_survey_data_reruns_only_what_reads_it(finished_run, tmp_path, capsys):
     project = tmp_path / "project"
     shutil.copytree(finished_run[0], project)
     figures = project / "data" / "raw" / RAW_FILES["survey_figures"]
@@ -184,7 +186,7 @@ def test_changed_survey_data_reruns_only_what_reads_it(finished_run, tmp_path):
     assert "show both bases" in text
     figures.write_text(text.replace("show both bases", "show both bases always"), "utf-8")
 
-    result = run(project)
+    result = run_in_process(project, capsys=capsys)
 
     assert result.returncode == 0, result.stderr
     assert statuses(project / "reports" / "2025-12-31") == {

@@ -25,7 +25,6 @@ import yaml
 from diamond_project import (
     AS_OF,
     PIPELINE,
-    cli,
     cli_command,
     cli_in_process,
     copy_project,
@@ -194,7 +193,7 @@ def report_folder_problems(project: ProjectLayout, as_of: str) -> list[str]:
 
 
 def test_runner_killed_mid_notebook_publishes_nothing_and_the_next_run_recovers(
-    ran, reliability, kernels_to_end
+    ran, reliability, kernels_to_end, capsys
 ):
     project = ran
     before = published(project)
@@ -219,7 +218,7 @@ def test_runner_killed_mid_notebook_publishes_nothing_and_the_next_run_recovers(
     left_behind = staging_folders(project)
     under_reports = unpublished_entries(project)
 
-    again = cli(project, "--as-of", AS_OF, "--quiet", "-p", "factor=3")
+    again = cli_in_process(project, "--as-of", AS_OF, "-p", "factor=3", capsys=capsys)
     swept = not any(path.exists() for path in left_behind)
     reliability.record(
         "runner killed mid-notebook",
@@ -294,7 +293,9 @@ def reports_part(snapshot: dict[str, bytes], but: str | None = None) -> dict[str
         pytest.param("before-site-index", OTHER_AS_OF, id="before-site-index"),
     ],
 )
-def test_runner_killed_while_publishing_leaves_the_site_whole(ran, reliability, moment, as_of):
+def test_runner_killed_while_publishing_leaves_the_site_whole(
+    ran, reliability, moment, as_of, capsys
+):
     project = ran
     before = published(project)
 
@@ -303,7 +304,7 @@ def test_runner_killed_while_publishing_leaves_the_site_whole(ran, reliability, 
     under_reports = unpublished_entries(project)
     new_report = report_folder_problems(project, as_of)
 
-    again = cli(project, "--as-of", AS_OF, "--quiet", "-p", "factor=3")
+    again = cli_in_process(project, "--as-of", AS_OF, "-p", "factor=3", capsys=capsys)
     reliability.record(
         f"runner killed {moment}",
         f"kill -9 the runner {MOMENTS[moment]} (--as-of {as_of}); then run again",
@@ -343,7 +344,7 @@ def test_runner_killed_while_publishing_leaves_the_site_whole(ran, reliability, 
         assert (project.reports_dir / as_of).is_dir()  # listed now: finished by the next run
 
 
-def test_runner_killed_copying_onto_a_reports_mount_leaves_only_a_hidden_copy(ran):
+def test_runner_killed_copying_onto_a_reports_mount_leaves_only_a_hidden_copy(ran, capsys):
     """reports/ on a file system of its own: a kill while the finished report is copied in
     leaves a hidden, unlinked reports/.incoming-* folder, which the next run deletes."""
     project = ran
@@ -357,14 +358,14 @@ def test_runner_killed_copying_onto_a_reports_mount_leaves_only_a_hidden_copy(ra
     assert reports_part(published(project), but=incoming) == reports_part(before)
     assert site_index_problems(project) == []
 
-    again = cli(project, "--as-of", AS_OF, "--quiet", "-p", "factor=3")
+    again = cli_in_process(project, "--as-of", AS_OF, "-p", "factor=3", capsys=capsys)
     assert again.returncode == ExitCode.OK, again.stderr
     assert unpublished_entries(project) == []
     assert whole_report_problems(project) == []
     assert site_index_problems(project) == []
 
 
-def test_reports_on_a_mount_of_its_own_is_published_whole(project, reliability):
+def test_reports_on_a_mount_of_its_own_is_published_whole(project, reliability, capsys):
     """reports/ a mount point (a tmpfs here): a rename from .chinaflows/ cannot reach it, so the
     finished report is copied in and renamed; nothing else of the run enters it."""
     project.reports_dir.mkdir()
@@ -379,9 +380,9 @@ def test_reports_on_a_mount_of_its_own_is_published_whole(project, reliability):
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
     try:
         assert os.path.ismount(project.reports_dir)
-        first = cli(project, "--as-of", AS_OF, "--quiet")
-        again = cli(project, "--as-of", AS_OF, "--quiet", "-p", "factor=3")
-        failed = cli(project, "--as-of", AS_OF, "--quiet", "-p", "fail=true")
+        first = cli_in_process(project, "--as-of", AS_OF, capsys=capsys)
+        again = cli_in_process(project, "--as-of", AS_OF, "-p", "factor=3", capsys=capsys)
+        failed = cli_in_process(project, "--as-of", AS_OF, "-p", "fail=true", capsys=capsys)
         reliability.record(
             "reports/ is a mount point",
             "a tmpfs mounted on reports/; run, run again with a change, then a failing run",
@@ -405,8 +406,8 @@ def test_reports_on_a_mount_of_its_own_is_published_whole(project, reliability):
 # --- a kernel that dies, a notebook past its time limit --------------------------------------
 
 
-def test_kernel_that_dies_fails_the_run_naming_the_notebook(project, reliability):
-    result = cli(project, "--as-of", AS_OF, "--quiet", "-p", "exit_kernel=true")
+def test_kernel_that_dies_fails_the_run_naming_the_notebook(project, reliability, capsys):
+    result = cli_in_process(project, "--as-of", AS_OF, "-p", "exit_kernel=true", capsys=capsys)
     reliability.record_run(
         "kernel dies", "`right` calls os._exit(1) in a cell (-p exit_kernel=true)", result
     )
@@ -539,21 +540,21 @@ def small_disk(tmp_path):
     ],
 )
 def test_full_disk_fails_clearly_and_leaves_published_files_whole(
-    small_disk, faulty_project_that_ran, reliability, case, remove_filler, message
+    small_disk, faulty_project_that_ran, reliability, case, remove_filler, message, capsys
 ):
     project = copy_project(faulty_project_that_ran, small_disk)
     before = published(project)
 
     filler = 2 * SMALL_DISK_MIB
-    full = cli(
+    full = cli_in_process(
         project,
         "--as-of",
         AS_OF,
-        "--quiet",
         "-p",
         f"filler_mib={filler}",
         "-p",
         f"remove_filler={remove_filler}",
+        capsys=capsys,
     )
     reliability.record_run(
         case, f"`right` writes {filler} MiB on a {SMALL_DISK_MIB} MiB disk (tmpfs)", full
@@ -565,7 +566,7 @@ def test_full_disk_fails_clearly_and_leaves_published_files_whole(
     assert staging_folders(project) == []
 
     # The failed run gave its room back: everything executes again and fits.
-    again = cli(project, "--as-of", AS_OF, "--quiet", "--force")
+    again = cli_in_process(project, "--as-of", AS_OF, "--force", capsys=capsys)
     assert again.returncode == ExitCode.OK, again.stderr
 
 

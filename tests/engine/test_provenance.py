@@ -97,6 +97,10 @@ def test_versions_are_read_again_only_when_the_environment_changes(tmp_path, mon
 
     assert remembered_per_environment(cache, "counted", counted) == {"read": 1}
     assert remembered_per_environment(cache, "counted", counted) == {"read": 1}
+    # another project's cache, in the same process: what this process read, written there too
+    other = tmp_path / "other-cache"
+    assert remembered_per_environment(other, "counted", counted) == {"read": 1}
+    assert list((other / "environments").glob("counted-*.json"))
     assert remembered_per_environment(None, "counted", counted) == {"read": 2}  # no cache
 
     install_fake_distribution(site, "2.0")

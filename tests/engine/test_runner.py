@@ -25,6 +25,7 @@ from diamond_project import (
     AS_OF,
     CELLS,
     cli,
+    cli_in_process,
     copy_project,
     engine_copy,
     imported_engine,
@@ -420,11 +421,11 @@ def test_bad_parameters_are_refused_before_any_kernel(
 # --- 4 and 5. atomic publishing; failures a researcher can act on ----------------------------
 
 
-def test_failed_notebook_leaves_report_and_data_byte_identical(ran):
+def test_failed_notebook_leaves_report_and_data_byte_identical(ran, capsys):
     project = ran
     before = published(project)
 
-    result = cli(project, "--as-of", AS_OF, "-p", "fail=true")
+    result = cli_in_process(project, "--as-of", AS_OF, "-p", "fail=true", capsys=capsys)
 
     assert result.returncode == ExitCode.NOTEBOOK_ERROR
     assert published(project) == before  # nothing of the failed run is under reports/
@@ -442,20 +443,20 @@ def test_failed_notebook_leaves_report_and_data_byte_identical(ran):
     assert not any(project.staging_dir.iterdir())
 
 
-def test_failed_first_run_publishes_nothing(project):
-    result = cli(project, "--as-of", AS_OF, "-p", "fail=true")
+def test_failed_first_run_publishes_nothing(project, capsys):
+    result = cli_in_process(project, "--as-of", AS_OF, "-p", "fail=true", capsys=capsys)
     assert result.returncode == ExitCode.NOTEBOOK_ERROR
     assert not project.processed_dir.exists()
     assert not (project.reports_dir / AS_OF).exists()
 
 
-def test_invalid_data_raised_in_a_notebook_has_its_own_code(project):
+def test_invalid_data_raised_in_a_notebook_has_its_own_code(project, capsys):
     body = (
         "from notebook_pipeline.errors import InvalidDataError\n"
         "raise InvalidDataError('data/raw/x.csv', 'row 3: no date')"
     )
     write_notebook(project.notebooks_dir / "right.ipynb", CELLS["right"][0], body)
-    result = cli(project, "--as-of", AS_OF)
+    result = cli_in_process(project, "--as-of", AS_OF, capsys=capsys)
     assert result.returncode == ExitCode.INVALID_DATA
     assert "data/raw/x.csv: row 3: no date" in result.stderr
 
@@ -506,23 +507,23 @@ def test_second_run_exits_in_progress_while_the_lock_is_held(project):
     assert not project.reports_dir.exists()
 
 
-def test_second_run_waits_for_the_first_with_wait(ran):
+def test_second_run_waits_for_the_first_with_wait(ran, capsys):
     project = ran
     holder = hold_lock(project.lock_file, 2)
     try:
-        result = cli(project, "--as-of", AS_OF, "--wait", "120")
+        result = cli_in_process(project, "--as-of", AS_OF, "--wait", "120", capsys=capsys)
     finally:
         holder.wait()
     assert result.returncode == ExitCode.OK, result.stderr
 
 
-def test_lock_of_a_killed_run_is_taken_over(ran):
+def test_lock_of_a_killed_run_is_taken_over(ran, capsys):
     project = ran
     holder = hold_lock(project.lock_file, 60)
     holder.send_signal(signal.SIGKILL)
     holder.wait()
     assert project.lock_file.exists()
-    result = cli(project, "--as-of", AS_OF)
+    result = cli_in_process(project, "--as-of", AS_OF, capsys=capsys)
     assert result.returncode == ExitCode.OK, result.stderr
 
 
