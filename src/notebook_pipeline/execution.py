@@ -10,6 +10,7 @@ two projects, or two runs of one, can execute in one process.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import json
 import logging
@@ -145,7 +146,11 @@ def execute_step(
     # A short path of its own: a Unix socket's path may not be much longer than 100 bytes.
     sockets_dir = tempfile.TemporaryDirectory(prefix="kernel-", ignore_cleanup_errors=True)
     try:
-        papermill.execute_notebook(
+        # In an empty context: jupyter_core keeps the event loop nbclient runs on in a context
+        # variable, which a context copied from another thread (Dask's in-process workers copy
+        # the submitter's) would hand over while that loop runs elsewhere.
+        contextvars.Context().run(
+            papermill.execute_notebook,
             str(step.path),
             str(execution.output),
             parameters=parameters,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import jupyter_core.utils
 import pytest
 import yaml
 from diamond_project import copy_project, make_diamond_project, refuse_kernels
@@ -31,6 +32,9 @@ def make_swept_diamond(root):
 def swept(tmp_path_factory):
     """The swept diamond after one sweep, and what the sweep returned."""
     project = make_swept_diamond(tmp_path_factory.mktemp("swept"))
+    # An event loop in this thread's context, as an earlier test in the process may leave:
+    # the in-process workers copy the context, and each notebook must still get a loop of its own.
+    jupyter_core.utils.ensure_event_loop()
     outcome = run_sweep(project, "joins", n_workers=2, processes=False)
     return project, outcome
 
