@@ -46,22 +46,22 @@ def test_an_axis_only_a_downstream_step_declares_does_not_rerun_upstream(swept):
 
 def test_a_failing_combination_is_listed_and_the_others_publish(swept):
     project, outcome = swept
-    assert [f.combination for f in outcome.failures] == ["fail-True"]
+    assert [f.combination for f in outcome.failures] == ["fail-true"]
     assert outcome.failures[0].step == "join"
     assert outcome.failures[0].exit_code == ExitCode.NOTEBOOK_ERROR
-    assert outcome.published == ["fail-False"]
+    assert outcome.published == ["fail-false"]
     folder = project.reports_dir / "sweeps" / "joins"
-    run = json.loads((folder / "fail-False" / "run.json").read_text())
+    run = json.loads((folder / "fail-false" / "run.json").read_text())
     assert (run["sweep"], run["combination"], run["overrides"]) == (
         "joins",
-        "fail-False",
+        "fail-false",
         {"fail": False},
     )
-    assert not (folder / "fail-True").exists()
+    assert not (folder / "fail-true").exists()
     manifest = json.loads((folder / "sweep.json").read_text())
     assert [c["status"] for c in manifest["combinations"]] == ["succeeded", "failed"]
     assert manifest["combinations"][1]["headline"] is None
-    assert "fail-False/index.html" in (folder / "index.html").read_text()
+    assert "fail-false/index.html" in (folder / "index.html").read_text()
     assert "sweeps/joins" in (project.reports_dir / "index.html").read_text()
 
 
