@@ -87,7 +87,8 @@ def plan_sweep(
     resolved: list[tuple[Any, str, dict[str, dict[str, Any]]]],
     context: fingerprint.RunContext,
 ) -> SweepPlan:
-    """The plan of the combinations `resolved` (sweep_spec.resolve_combinations)."""
+    """The plan of the combinations `resolved` (sweep_spec.resolve_combinations), the inputs
+    no step writes read under `layout` (the sweep's staging project: its data/raw snapshot)."""
     external = {
         i: fingerprint.path_sha256(layout.root / i)
         for step in pipeline.steps
@@ -165,12 +166,13 @@ def execute_task(
     environment_sha256: str,
     show_code: bool,
     made_since: str,
+    raw_snapshot: str,
     *upstream: TaskResult,
 ) -> TaskResult:
     """Run `task` where this is called (a Dask worker, or this process): its upstream entries'
-    outputs restored into a staging project of its own, then the step store's entry for its
-    real execution key found or made. Raises RunFailed (its failed notebook kept in
-    .chinaflows/failed/tasks/<step>-<plan key>/)."""
+    outputs restored into a staging project of its own (data/raw: the sweep's `raw_snapshot`),
+    then the step store's entry for its real execution key found or made. Raises RunFailed
+    (its failed notebook kept in .chinaflows/failed/tasks/<step>-<plan key>/)."""
     clock = time.perf_counter()
     layout = ProjectLayout(Path(root))
     pipeline = load_pipeline(layout)
@@ -180,7 +182,9 @@ def execute_task(
     work = layout.staging_dir / f"task-{task.step_name}-{uuid.uuid4().hex[:8]}"
     owner = own_folder(work)
     try:
-        project = make_staging_project(layout, work / "project", with_published_data=False)
+        project = make_staging_project(
+            layout, work / "project", with_published_data=False, raw_snapshot=Path(raw_snapshot)
+        )
         report = work / "report"
         report.mkdir()
         for result in upstream:

@@ -68,8 +68,15 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
-def resolve_sweep(layout: ProjectLayout, name: str, show_code: bool = False):
-    """The pipeline, the sweep, the run context and the plan, checked before anything runs."""
+def resolve_sweep(
+    layout: ProjectLayout,
+    name: str,
+    show_code: bool = False,
+    inputs: ProjectLayout | None = None,
+):
+    """The pipeline, the sweep, the run context and the plan, checked before anything runs;
+    the inputs no step writes read under `inputs` (the sweep's staging project), else
+    `layout`."""
     try:
         pipeline = load_pipeline(layout)
         sweep = sweep_spec.load_sweep(layout, name)
@@ -80,7 +87,7 @@ def resolve_sweep(layout: ProjectLayout, name: str, show_code: bool = False):
         raise RunFailed(ExitCode.INVALID_DATA, f"invalid data:\n{error}") from None
     versions = fingerprint.installed_versions(layout.cache_dir)
     context = fingerprint.run_context(pipeline.study.package, show_code, "", versions)
-    return pipeline, sweep, context, plan_sweep(layout, pipeline, resolved, context)
+    return pipeline, sweep, context, plan_sweep(inputs or layout, pipeline, resolved, context)
 
 
 def run_sweep(
@@ -103,23 +110,27 @@ def run_sweep(
 
     line = line or SweepLine()
     started = _now()
-    pipeline, sweep, context, plan = resolve_sweep(layout, name, show_code)
-    with_pages = (
-        pages or ("all" if len(plan.combinations) <= PAGES_ALL_UP_TO else "none")
-    ) == "all"
     layout.work_dir.mkdir(parents=True, exist_ok=True)
     sweep_stale_staging(layout)
-    outcome = SweepOutcome(layout.reports_dir / SWEEPS_DIR / name)
-    with sweep_client(scheduler, n_workers=n_workers, processes=processes) as client:
-        if dashboard := dashboard_address(client):
-            line.note(f"Dask dashboard: {dashboard}")
-        results, errors = _run_tasks(client, layout, plan, context, show_code, force, started, line)
-    outcome.executed = sum(r.status == "executed" for r in results.values())
-    outcome.cached = sum(r.status == "cached" for r in results.values())
-
     work = layout.staging_dir / f"sweep-{name}-{uuid.uuid4().hex[:8]}"
     owner = own_folder(work)
     try:
+        # One snapshot of data/raw for every task (taken under the run lock: a fetch is seen
+        # whole or not at all), and the plan made on it.
+        inputs = make_staging_project(layout, _inputs_folder(work), with_published_data=False)
+        pipeline, sweep, context, plan = resolve_sweep(layout, name, show_code, inputs)
+        with_pages = (
+            pages or ("all" if len(plan.combinations) <= PAGES_ALL_UP_TO else "none")
+        ) == "all"
+        outcome = SweepOutcome(layout.reports_dir / SWEEPS_DIR / name)
+        with sweep_client(scheduler, n_workers=n_workers, processes=processes) as client:
+            if dashboard := dashboard_address(client):
+                line.note(f"Dask dashboard: {dashboard}")
+            results, errors = _run_tasks(
+                client, layout, plan, context, show_code, force, started, inputs, line
+            )
+        outcome.executed = sum(r.status == "executed" for r in results.values())
+        outcome.cached = sum(r.status == "cached" for r in results.values())
         manifest = []
         for combination in plan.combinations:
             failure = next(
@@ -161,7 +172,13 @@ def run_sweep(
     return outcome
 
 
-def _run_tasks(client, layout, plan: SweepPlan, context, show_code, force, started, line):
+def _inputs_folder(work: Path) -> Path:
+    """The sweep's staging project in its folder `work`: the data/raw snapshot every task and
+    page reads."""
+    return work / "project"
+
+
+def _run_tasks(client, layout, plan: SweepPlan, context, show_code, force, started, inputs, line):
     """Submit every task, its upstream tasks' futures as arguments; returns the results and
     the errors by plan key, showing the sweep's progress line meanwhile."""
     from distributed import as_completed
@@ -176,6 +193,7 @@ def _run_tasks(client, layout, plan: SweepPlan, context, show_code, force, start
             context.environment_sha256,
             show_code,
             made_since,
+            str(inputs.raw_dir),
             *(futures[u] for u in task.upstream),
             key=f"{task.step_name}-{plan_key[:16]}",
             pure=False,
@@ -244,7 +262,10 @@ def _publish_combination(
             else:
                 if project is None:  # the page's facts read what the combination wrote
                     project = make_staging_project(
-                        layout, work / f"{combination.name}-project", with_published_data=False
+                        layout,
+                        work / f"{combination.name}-project",
+                        with_published_data=False,
+                        raw_snapshot=ProjectLayout(_inputs_folder(work)).raw_dir,
                     )
                     for other in steps:
                         restore_outputs(cache.entry(other.step_name, other.key), project.root)
@@ -366,7 +387,12 @@ def _run_sweep_page(layout, pipeline, sweep_page, content, published, work, cont
     from notebook_pipeline.progress import RunDisplay
 
     step = NotebookStep(sweep_page.step_name, sweep_page.title, sweep_page.path, (), ())
-    project = make_staging_project(layout, work / "sweep-page-project", with_published_data=False)
+    project = make_staging_project(
+        layout,
+        work / "sweep-page-project",
+        with_published_data=False,
+        raw_snapshot=ProjectLayout(_inputs_folder(work)).raw_dir,
+    )
     folder = project.root / "reports" / SWEEPS_DIR / content["sweep"]
     folder.mkdir(parents=True)
     files.write_json(content, folder / "sweep.json")
