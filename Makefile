@@ -70,8 +70,9 @@ lint: $(STAMP)  ## ruff over the code and the notebooks: lint, and format (`ruff
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
 
-bench: $(STAMP)  ## measure the runner against its goals (takes ~15 min; ARGS="--skip-scale" ~2 min)
+bench: $(STAMP)  ## measure the runner and sweeps against their goals (~30 min; ARGS="--skip-scale" ~17 min)
 	$(BIN)/python benchmarks/bench.py $(ARGS)
+	$(BIN)/python benchmarks/sweep.py
 
 reliability: $(RUNTIME)  ## run the bad-input, fault and hostile-parameter tests; write docs/reliability.md
 	CHINAFLOWS_RELIABILITY_TABLE=docs/reliability.md $(BIN)/python -m pytest $(PARALLEL) -m reliability $(ARGS)

@@ -255,12 +255,18 @@ def step_fingerprint(
 
 
 def page_fingerprint(
-    step: NotebookStep, execution_key: str, context: RunContext, outline: dict[str, Any]
+    step: NotebookStep,
+    execution_key: str,
+    context: RunContext,
+    outline: dict[str, Any],
+    nav: tuple[tuple[str, str], ...] = (),
 ) -> dict[str, Any]:
     """Everything a notebook's page depends on (its page key is the digest): the engine's page
-    rendering, the notebook's title, --show-code, the run's as-of date and the execution the
-    page shows (`execution_key`). A change only here re-renders the page, no kernel starts."""
-    return {
+    rendering, the notebook's title, --show-code, the run's as-of date, the execution the
+    page shows (`execution_key`) and, for a sweep's combination, the links atop it (`nav`;
+    a single run's are the default). A change only here re-renders the page, no kernel
+    starts."""
+    parts = {
         "rendering": context.page_rendering_sha256,
         "title": step.title,
         "show_code": context.show_code,
@@ -268,3 +274,6 @@ def page_fingerprint(
         "execution": execution_key,
         "outline": outline,  # spec.page_outline: the header's parameters, the pages around it
     }
+    if nav:
+        parts["nav"] = [list(link) for link in nav]
+    return parts

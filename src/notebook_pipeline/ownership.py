@@ -9,6 +9,7 @@ that no one owns the folder any more.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import filelock
@@ -38,20 +39,40 @@ def release_folder(folder: Path, lock: filelock.BaseFileLock) -> None:
     lock.release()
 
 
-def delete_if_unowned(folder: Path, owner: Path | None = None) -> bool:
-    """Delete `folder` unless a live process owns it (its lock `owner`, by default
-    `<folder>.owner`, is held); returns whether it was deleted. A folder without an owner file
-    belongs to no one (an earlier version's, or a killed process's that had not taken one)."""
-    owner = owner or owner_lock_file(folder)
+def delete_if_unowned(owned: list[Path], owner: Path) -> bool:
+    """Delete the folders (or files) `owned` and their owner file `owner` unless a live process
+    holds that lock; returns whether they were deleted. An owner file left without its folder
+    (its process killed between the two) goes too; folders without an owner file belong to no
+    one (an earlier version's)."""
     lock = filelock.FileLock(owner, timeout=0, is_singleton=False)
     try:
         lock.acquire()
     except filelock.Timeout:
         return False
     try:
-        shutil.rmtree(folder, ignore_errors=True)
-        if owner == owner_lock_file(folder):
-            owner.unlink(missing_ok=True)
+        for path in owned:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        # Unlinked while held: a process that opened it meanwhile sees an unlinked file and
+        # tries again (filelock), so no two processes ever hold it at once.
+        owner.unlink(missing_ok=True)
     finally:
         lock.release()
     return True
+
+
+def delete_unowned(entries: Iterable[Path], owner_of: Callable[[str], str] = str) -> None:
+    """Delete those of `entries` (folders and their owner files, in one parent folder) that no
+    live process owns. `owner_of(name)` names the folder whose owner file owns the entry `name`
+    (itself by default; a run's report folder belongs to its staging project's owner)."""
+    groups: dict[Path, list[Path]] = {}
+    for entry in entries:
+        name = owner_of(entry.name.removesuffix(OWNER_SUFFIX))
+        owner = entry.with_name(name + OWNER_SUFFIX)
+        groups.setdefault(owner, [])
+        if entry != owner:
+            groups[owner].append(entry)
+    for owner, owned in groups.items():
+        delete_if_unowned(owned, owner)

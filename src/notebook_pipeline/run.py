@@ -159,6 +159,7 @@ class _Run:
         self.cache = StepCache(layout.cache_dir)
         self.as_of = ""
         self.lock_timeout = lock_timeout
+        self.forced_since = _now() if force else ""  # --force: reuse only what is newer
 
     def run(self, as_of: str | None, overrides: dict[str, Any]) -> Path:
         started = _now()
@@ -170,7 +171,7 @@ class _Run:
         owner = own_folder(work)
         report_staging = report_staging_folder(self.layout, run_id)
         try:
-            project = make_staging_project(self.layout, work)
+            project = make_staging_project(self.layout, work, lock_timeout=self.lock_timeout)
             self.project = project
             self.pipeline = pipeline
             self.page = site.PageContext(
@@ -202,7 +203,6 @@ class _Run:
                 "notebooks": [records[step.name].for_run_json() for step in pipeline.steps],
             }
             (report_staging / "run.json").write_text(json.dumps(run, indent=2), encoding="utf-8")
-            self._remember(records, report_staging)
 
             published = report_staging / headline_file if headline_file else None
             headline = json.loads(published.read_text()) if published and published.exists() else {}
@@ -220,36 +220,6 @@ class _Run:
         finally:
             shutil.rmtree(report_staging, ignore_errors=True)
             release_folder(work, owner)
-
-    def _remember(self, records: dict[str, StepRecord], report_staging: Path) -> None:
-        """Save each new execution with its page, and each page rendered again, in the cache."""
-        for record in records.values():
-            notebook = report_staging / f"{record.name}.ipynb"
-            page = report_staging / f"{record.name}.html"
-            if record.status == "executed":
-                self.cache.store(
-                    record.name,
-                    record.key,
-                    fingerprint=record.fingerprint,
-                    seconds=record.executed_seconds,
-                    started=record.started_at,
-                    finished=record.executed_at,
-                    outputs=record.outputs,
-                    root=self.project.root,
-                    notebook=notebook,
-                    page=page,
-                    page_key=record.page_key,
-                    page_fingerprint=record.page_fingerprint,
-                )
-            elif record.status == "rendered":
-                self.cache.store_page(
-                    record.name,
-                    record.key,
-                    notebook=notebook,
-                    page=page,
-                    page_key=record.page_key,
-                    page_fingerprint=record.page_fingerprint,
-                )
 
     def _run_graph(
         self,
@@ -270,7 +240,7 @@ class _Run:
 
         records: dict[str, StepRecord] = {}
         ready: list[str] = []
-        running: dict[Future, StepRecord] = {}
+        running: dict[Future, str] = {}
         failure: tuple[NotebookStep, BaseException] | None = None
         with self.executor(self.jobs) as pool:
             while failure is None and sorter.is_active():
@@ -278,43 +248,58 @@ class _Run:
                 while ready and len(running) < self.jobs:
                     step = steps[ready.pop(0)]
                     record = self._fingerprinted(step, parameters[step.name], project, context)
-                    if self._reuse(step, record, project, report_staging):
-                        records[step.name] = record
-                        sorter.done(step.name)
-                        continue
-                    detach_outputs(step, project)
-                    self.display.running(step.name)
-                    record.started_at = _now()
-                    future = pool.submit(
-                        run_and_render,
-                        step,
-                        parameters[step.name],
-                        project,
-                        report_staging,
-                        self.display,
-                        self.page,
-                    )
-                    running[future] = record
+                    future = pool.submit(self._step, step, record, project, report_staging)
+                    running[future] = step.name
                 if not running:
                     continue
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    record = running.pop(future)
+                    name = running.pop(future)
                     try:
-                        seconds = future.result()
+                        records[name] = future.result()
                     except Exception as error:  # noqa: BLE001 - reported with its notebook below
-                        self.display.failed(record.name)
-                        failure = failure or (steps[record.name], error)
+                        self.display.failed(name)
+                        failure = failure or (steps[name], error)
                         continue
-                    record.seconds = record.executed_seconds = seconds
-                    record.executed_at = _now()
-                    record.outputs = output_digests(project.root, steps[record.name].outputs)
-                    records[record.name] = record
-                    self.display.done(record.name, seconds)
-                    sorter.done(record.name)
+                    sorter.done(name)
         if failure is not None:
             self._fail(*failure, parameters, report_staging)
         return records
+
+    def _step(
+        self, step: NotebookStep, record: StepRecord, project: ProjectLayout, report_staging: Path
+    ) -> StepRecord:
+        """The notebook's execution from the step store, else executed now and stored, holding
+        the OS lock of its execution key (StepCache.key_lock) meanwhile: a run, a sweep or
+        another run that needs the same execution at the same time waits, then reuses it."""
+        with self.cache.key_lock(step.name, record.key):
+            if self._reuse(step, record, project, report_staging):
+                return record
+            detach_outputs(step, project)
+            self.display.running(step.name)
+            record.started_at = _now()
+            seconds = run_and_render(
+                step, record.parameters, project, report_staging, self.display, self.page
+            )
+            record.seconds = record.executed_seconds = seconds
+            record.executed_at = _now()
+            record.outputs = output_digests(project.root, step.outputs)
+            self.cache.store(
+                record.name,
+                record.key,
+                fingerprint=record.fingerprint,
+                seconds=record.executed_seconds,
+                started=record.started_at,
+                finished=record.executed_at,
+                outputs=record.outputs,
+                root=project.root,
+                notebook=report_staging / f"{record.name}.ipynb",
+                page=report_staging / f"{record.name}.html",
+                page_key=record.page_key,
+                page_fingerprint=record.page_fingerprint,
+            )
+            self.display.done(step.name, seconds)
+        return record
 
     def _reuse(
         self, step: NotebookStep, record: StepRecord, project: ProjectLayout, report_staging: Path
@@ -322,7 +307,8 @@ class _Run:
         """Take the notebook's execution from the step store if one was made under its
         execution key (no kernel), its outputs restored into the staging project: its page too
         if one was rendered under its page key, else render its page again from it."""
-        cached = None if self.force else self.cache.lookup(record.name, record.key)
+        # --force: only an execution made since this run started (by another run meanwhile)
+        cached = self.cache.lookup(record.name, record.key, made_since=self.forced_since)
         if cached is None:
             return False
         restore_outputs(cached, project.root)
@@ -336,6 +322,14 @@ class _Run:
             site.render_page(step, record.parameters, report_staging, self.page, project)
             record.seconds = time.perf_counter() - clock
             record.status = "rendered"
+            self.cache.store_page(
+                record.name,
+                record.key,
+                notebook=report_staging / f"{record.name}.ipynb",
+                page=report_staging / f"{record.name}.html",
+                page_key=record.page_key,
+                page_fingerprint=record.page_fingerprint,
+            )
             self.display.rendered(record.name, record.seconds)
         record.executed_seconds = cached.seconds
         record.started_at = cached.started

@@ -87,11 +87,37 @@ class HeadlineHtml:
         }
 
 
+# The links atop a page: (label, address relative to it). A run's page: its run index and the
+# site index; a run index: the site index.
+RUN_PAGE_NAV = (("\u2190 this run", "index.html"), ("all runs", "../index.html"))
+RUN_INDEX_NAV = (("\u2190 all runs", "../index.html"),)
+SITE_INDEX_FROM_SWEEP = "../../index.html"  # from reports/sweeps/<sweep>/
+
+
+def combination_page_nav(sweep_title: str) -> tuple[tuple[str, str], ...]:
+    """The links atop a page of a sweep's combination (reports/sweeps/<sweep>/<combination>/):
+    its run index, the sweep's page, the site index."""
+    return (
+        ("\u2190 this run", "index.html"),
+        (f"sweep: {sweep_title}", "../index.html"),
+        ("all runs", f"../{SITE_INDEX_FROM_SWEEP}"),
+    )
+
+
+def combination_index_nav(sweep_title: str) -> tuple[tuple[str, str], ...]:
+    """The links atop a combination's run index: the sweep's page, the site index."""
+    return (
+        ("\u2190 sweep: " + sweep_title, "../index.html"),
+        ("all runs", f"../{SITE_INDEX_FROM_SWEEP}"),
+    )
+
+
 def _page_header(
     parameters: dict[str, Any],
     as_of: str | None,
     facts: list[PageFact],
     outline: dict[str, Any] | None,
+    nav: tuple[tuple[str, str], ...] = RUN_PAGE_NAV,
 ) -> markupsafe.Markup:
     outline = outline or {"header_parameters": None, "previous": None, "next": None}
     values = {k: json.dumps(v) for k, v in parameters.items() if k != "as_of"}
@@ -105,8 +131,7 @@ def _page_header(
             details={k: v for k, v in values.items() if k not in open_names},
             as_of=as_of,
             facts=[(label, markupsafe.Markup(html)) for label, html in facts],
-            run_index="index.html",
-            site_index="../index.html",
+            nav=nav,
             previous=outline["previous"],
             next=outline["next"],
         )
@@ -123,17 +148,18 @@ def render_notebook_html(
     as_of: str | None = None,
     facts: list[PageFact] = (),
     outline: dict[str, Any] | None = None,
+    nav: tuple[tuple[str, str], ...] = RUN_PAGE_NAV,
 ) -> Path:
     """Render an executed notebook to a reader-first HTML page beside the index pages.
 
     The page is self-contained (no script, font or stylesheet from another host; charts are
-    inline SVGs) and opens with a header: links to the run's and the site's index and to the
-    pages before and after it, the data's as-of date (`as_of`, else the `as_of` parameter), the
-    study's `facts` for this page (label and HTML rows), the parameters a reader cares about and,
-    in a closed block, the others (`outline`: spec.page_outline; without it every parameter is
-    shown). Under the notebook's title come the cells tagged `findings` and a table of contents
-    (ReaderOutline). Code is hidden unless `show_code`; papermill's injected-parameters cell is
-    never shown.
+    inline SVGs) and opens with a header: the links `nav` (by default to the run's and the
+    site's index) and to the pages before and after it, the data's as-of date (`as_of`, else
+    the `as_of` parameter), the study's `facts` for this page (label and HTML rows), the
+    parameters a reader cares about and, in a closed block, the others (`outline`:
+    spec.page_outline; without it every parameter is shown). Under the notebook's title come
+    the cells tagged `findings` and a table of contents (ReaderOutline). Code is hidden unless
+    `show_code`; papermill's injected-parameters cell is never shown.
     """
     # nbformat and nbconvert take a second to import; a run with nothing to execute skips them.
     import nbformat
@@ -156,7 +182,7 @@ def render_notebook_html(
     as_of = as_of or parameters.get("as_of") or None
     resources = {
         "metadata": {"name": f"{title}: as of {as_of}" if as_of else title},
-        "report_page_header": _page_header(parameters, as_of, list(facts), outline),
+        "report_page_header": _page_header(parameters, as_of, list(facts), outline, nav),
     }
     body, _ = exporter.from_notebook_node(notebook, resources=resources)
     html_path.write_text(body, encoding="utf-8")
@@ -279,11 +305,15 @@ def _write_page(template: str, target: Path, **context: Any) -> Path:
 
 
 def render_run_index(
-    report_dir: Path, run: dict[str, Any], headline: HeadlineHtml, declared: RunIndex
+    report_dir: Path,
+    run: dict[str, Any],
+    headline: HeadlineHtml,
+    declared: RunIndex,
+    nav: tuple[tuple[str, str], ...] = RUN_INDEX_NAV,
 ) -> Path:
-    """reports/<as_of>/index.html: the run's pages and headline figures, opening with the chart
-    pipeline.yaml declares (`declared`: pages.run_index) and linking its published files, each
-    by its name in the report folder."""
+    """reports/<as_of>/index.html: the run's pages and headline figures under the links `nav`
+    (label, address), opening with the chart pipeline.yaml declares (`declared`:
+    pages.run_index) and linking its published files, each by its name in the report folder."""
     chart = {"name": Path(declared.chart).name, "caption": declared.chart_caption}
     return _write_page(
         "run_index.html.j2",
@@ -292,6 +322,7 @@ def render_run_index(
         headline=headline.markup(),
         chart=chart if declared.chart else None,
         files=[Path(path).name for path in declared.files],
+        nav=nav,
     )
 
 
@@ -305,6 +336,7 @@ class PageContext:
     published_dir: Path
     pipeline: Pipeline
     show_code: bool = False
+    nav: tuple[tuple[str, str], ...] = RUN_PAGE_NAV  # the links atop each page
 
 
 def render_page(
@@ -334,6 +366,7 @@ def render_page(
         as_of=page.as_of,
         facts=facts,
         outline=page_outline(page.pipeline, step),
+        nav=page.nav,
     )
 
 
@@ -389,3 +422,49 @@ def read_published_sweeps(reports_dir: Path) -> list[dict[str, Any]]:
             }
         )
     return sweeps
+
+
+def sweep_as_of(combinations: list[dict[str, Any]]) -> str:
+    """The as-of date a sweep's page states: its combinations' one date, or their range."""
+    dates = sorted({c["as_of"] for c in combinations if c.get("as_of")})
+    return dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}" if dates else ""
+
+
+def sweep_combinations_html(manifest: dict[str, Any], heading: str) -> markupsafe.Markup:
+    """A table of a sweep's combinations (sweep.json's content): each published one linked to
+    its run index, each failed one with its first line of error."""
+    return markupsafe.Markup(
+        _TEMPLATES.get_template("sweep_combinations.html.j2").render(
+            heading=heading, axes=manifest["axes"], combinations=manifest["combinations"]
+        )
+    )
+
+
+def link_missing_combinations(page: str, manifest: dict[str, Any]) -> str:
+    """The study's sweep page `page` (HTML), with a table of the combinations it does not link
+    (published) or name (failed) itself added at its end: every combination is a click away."""
+    missing = [
+        c
+        for c in manifest["combinations"]
+        if (f'href="{c["folder"]}/index.html"' if c["status"] == "succeeded" else c["name"])
+        not in page
+    ]
+    if not missing:
+        return page
+    listing = sweep_combinations_html({**manifest, "combinations": missing}, "Other combinations")
+    end = "</main>" if "</main>" in page else "</body>"
+    return page.replace(end, f"{listing}{end}", 1)
+
+
+def render_sweep_index(folder: Path, manifest: dict[str, Any]) -> Path:
+    """reports/sweeps/<sweep>/index.html for a project that declares no sweep page: the
+    sweep's combinations, each linked to its run index."""
+    return _write_page(
+        "sweep_index.html.j2",
+        folder / "index.html",
+        title=manifest["title"],
+        as_of=sweep_as_of(manifest["combinations"]) or "not stated",
+        combinations=manifest["combinations"],
+        listing=sweep_combinations_html(manifest, "Combinations"),
+        site_index=SITE_INDEX_FROM_SWEEP,
+    )

@@ -1,8 +1,9 @@
 """Staging and publishing: a run builds in copies and publishes whole or not at all.
 
-A run works in a staging copy of the project (`.chinaflows/runs/<id>/`): data/raw and the rest
-of the project are linked in, data/processed starts as hard links to the published files, and
-every notebook runs there. Its report (executed notebooks, pages, kernel logs) is built beside
+A run works in a staging copy of the project (`.chinaflows/runs/<id>/`): the project is linked
+in, data/raw is a snapshot of hard links taken under the run lock (a fetch is seen whole or not
+at all), data/processed starts as hard links to the published files, and every notebook runs
+there. Its report (executed notebooks, pages, kernel logs) is built beside
 it in `.chinaflows/runs/report-<id>/`, never under reports/: reports/ is the static site and is
 published as it is, so it holds only the site index and whole run folders. Only when every
 notebook succeeded are the new files moved into data/processed and the report folder swapped
@@ -25,7 +26,7 @@ import filelock
 from notebook_pipeline import files
 from notebook_pipeline.failures import ExitCode, RunFailed
 from notebook_pipeline.layout import ProjectLayout
-from notebook_pipeline.ownership import OWNER_SUFFIX, delete_if_unowned, owner_lock_file
+from notebook_pipeline.ownership import delete_unowned
 from notebook_pipeline.spec import NotebookStep
 from notebook_pipeline.step_cache import StepCache, link_or_copy
 
@@ -55,11 +56,19 @@ def detach_outputs(step: NotebookStep, project: ProjectLayout) -> None:
 
 
 def make_staging_project(
-    layout: ProjectLayout, folder: Path, *, with_published_data: bool = True
+    layout: ProjectLayout,
+    folder: Path,
+    *,
+    with_published_data: bool = True,
+    raw_snapshot: Path | None = None,
+    lock_timeout: float = -1,
 ) -> ProjectLayout:
-    """A copy of the project for one run: links to everything but data/processed, which holds
-    links to the published files until a notebook replaces them (starts empty without
-    `with_published_data`: a sweep's task restores what it reads from the step store)."""
+    """A copy of the project for one run: links to everything but data/raw and data/processed.
+    data/raw is a snapshot (snapshot_raw_data, waiting `lock_timeout` seconds for the run
+    lock), or links to `raw_snapshot`, a snapshot already taken (a sweep's, for its tasks);
+    data/processed holds links to the published files until a notebook replaces them (starts
+    empty without `with_published_data`: a sweep's task restores what it reads from the step
+    store)."""
     staging = ProjectLayout(folder)
     skipped = {layout.work_dir.name, layout.reports_dir.name, "data"}
     staging.processed_dir.parent.mkdir(parents=True)
@@ -68,13 +77,28 @@ def make_staging_project(
             (folder / entry.name).symlink_to(entry)
     data = layout.processed_dir.parent
     for entry in data.iterdir() if data.is_dir() else []:
-        if entry != layout.processed_dir:
+        if entry not in (layout.processed_dir, layout.raw_dir):
             (staging.processed_dir.parent / entry.name).symlink_to(entry)
+    if raw_snapshot is not None:
+        staging.raw_dir.symlink_to(raw_snapshot)
+    else:
+        snapshot_raw_data(layout, staging.raw_dir, lock_timeout)
     if with_published_data and layout.processed_dir.is_dir():
         shutil.copytree(layout.processed_dir, staging.processed_dir, copy_function=link_or_copy)
     else:
         staging.processed_dir.mkdir()
     return staging
+
+
+def snapshot_raw_data(layout: ProjectLayout, target: Path, lock_timeout: float = -1) -> None:
+    """data/raw as hard links (copies where linking fails) in `target`, taken holding the run
+    lock for that moment only: a fetch writes data/raw holding it, so a run sees all of a
+    fetch or none of it, and nothing fetched later changes the inputs of a run under way."""
+    if not layout.raw_dir.is_dir():
+        target.mkdir(parents=True)
+        return
+    with run_lock(layout, lock_timeout):
+        shutil.copytree(layout.raw_dir, target, symlinks=True, copy_function=link_or_copy)
 
 
 def publish_processed(built: Path, target: Path) -> list[Path]:
@@ -177,14 +201,9 @@ def sweep_stale_staging(layout: ProjectLayout) -> None:
     while other runs, sweeps and tasks work in the project. A run's report folder
     (report-<run id>) belongs to the owner of its staging project (<run id>)."""
     if layout.staging_dir.is_dir():
-        for folder in sorted(layout.staging_dir.iterdir()):
-            if folder.name.endswith(OWNER_SUFFIX):
-                owned = folder.with_name(folder.name.removesuffix(OWNER_SUFFIX))
-                if not owned.exists():
-                    delete_if_unowned(owned)  # an owner file left alone
-                continue
-            owner = layout.staging_dir / folder.name.removeprefix(REPORT_STAGING_PREFIX)
-            delete_if_unowned(folder, owner_lock_file(owner))
+        delete_unowned(
+            layout.staging_dir.iterdir(), lambda name: name.removeprefix(REPORT_STAGING_PREFIX)
+        )
     StepCache(layout.cache_dir).sweep_unfinished()
 
 
@@ -205,18 +224,31 @@ def recover_interrupted_publishing(layout: ProjectLayout) -> None:
 
 
 @contextlib.contextmanager
-def publishing_lock(layout: ProjectLayout, timeout: float = 0) -> Iterator[None]:
-    """Hold the project's publishing lock (an OS file lock, free again at once when its holder
-    is killed): runs and sweeps execute side by side and publish one at a time, each whole.
-    Waits `timeout` seconds for another publisher, then fails with the in-progress exit code."""
+def run_lock(layout: ProjectLayout, timeout: float = -1) -> Iterator[None]:
+    """Hold the project's run lock (an OS file lock, free again at once when its holder is
+    killed) for a moment: to publish, to snapshot data/raw, and (a fetch) to add to data/raw.
+    Waits `timeout` seconds (-1: as long as it takes) for whoever holds it, then fails with the
+    in-progress exit code."""
     layout.work_dir.mkdir(parents=True, exist_ok=True)
     try:
-        with filelock.FileLock(layout.lock_file, timeout=timeout):
-            recover_interrupted_publishing(layout)
-            yield
+        lock = filelock.FileLock(layout.lock_file, timeout=timeout, is_singleton=False)
+        lock.acquire()
     except filelock.Timeout:
         raise RunFailed(
             ExitCode.IN_PROGRESS,
-            f"another run is in progress: it is publishing (it holds {layout.lock_file}); "
-            "wait for it to finish or pass --wait SECONDS",
+            f"another run is in progress: it holds {layout.lock_file} to publish (or a fetch "
+            "holds it to add to data/raw); wait for it to finish or pass --wait SECONDS",
         ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextlib.contextmanager
+def publishing_lock(layout: ProjectLayout, timeout: float = 0) -> Iterator[None]:
+    """Hold the run lock to publish, after putting right what a publisher killed on the way
+    left: runs and sweeps execute side by side and publish one at a time, each whole."""
+    with run_lock(layout, timeout):
+        recover_interrupted_publishing(layout)
+        yield

@@ -37,7 +37,7 @@ import filelock
 
 from notebook_pipeline import files
 from notebook_pipeline.fingerprint import MISSING, file_sha256, notebook_source_sha256
-from notebook_pipeline.ownership import delete_if_unowned, own_folder, release_folder
+from notebook_pipeline.ownership import delete_unowned, own_folder, release_folder
 
 _ENTRY = "entry.json"
 _LAST = "last.json"
@@ -262,9 +262,9 @@ class StepCache:
 
     def sweep_unfinished(self) -> None:
         """Delete the entries that killed processes left half-built (no live owner)."""
-        for building in self.folder.glob(f"*/{BUILDING_PREFIX}*"):
-            if building.is_dir():
-                delete_if_unowned(building)
+        steps = self.folder.iterdir() if self.folder.is_dir() else []
+        for step in (p for p in steps if p.is_dir()):
+            delete_unowned(step.glob(f"{BUILDING_PREFIX}*"))
 
     def prune(self, keep_days: float, now: float | None = None) -> list[Path]:
         """Delete the entries not made or reused for `keep_days` days (by `now`, a Unix time),

@@ -37,6 +37,7 @@ from notebook_pipeline.staging import detach_outputs, make_staging_project
 from notebook_pipeline.step_cache import StepCache, output_digests, restore_outputs
 
 PLAN_INPUT_PREFIX = "plan:"  # an input another step writes, in a plan fingerprint
+SWEEPS_DIR = "sweeps"  # reports/sweeps/<sweep>/
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class SweepTask:
     parameters: dict[str, Any]
     as_of: str  # of the first combination that needs it: its page states this date
     upstream: tuple[str, ...]  # plan keys of the tasks whose outputs it reads
+    page_folder: str = ""  # where that combination's pages are published (from the root)
+    nav: tuple[tuple[str, str], ...] = ()  # the links atop its page (site.combination_page_nav)
 
 
 @dataclass(frozen=True)
@@ -86,8 +89,12 @@ def plan_sweep(
     pipeline: Pipeline,
     resolved: list[tuple[Any, str, dict[str, dict[str, Any]]]],
     context: fingerprint.RunContext,
+    sweep: Any,
 ) -> SweepPlan:
-    """The plan of the combinations `resolved` (sweep_spec.resolve_combinations)."""
+    """The plan of the combinations `resolved` (sweep_spec.resolve_combinations) of `sweep`
+    (a sweep_spec.Sweep), the inputs no step writes read under `layout` (the sweep's staging
+    project: its data/raw snapshot)."""
+    nav = site.combination_page_nav(sweep.title)
     external = {
         i: fingerprint.path_sha256(layout.root / i)
         for step in pipeline.steps
@@ -109,7 +116,13 @@ def plan_sweep(
             if plan_key not in tasks:
                 upstream = tuple(keys[name] for name in upstream_steps(pipeline, step))
                 tasks[plan_key] = SweepTask(
-                    plan_key, step.name, parameters[step.name], as_of, upstream
+                    plan_key,
+                    step.name,
+                    parameters[step.name],
+                    as_of,
+                    upstream,
+                    f"{combination_folder(sweep.name, combination.name)}",
+                    nav,
                 )
         combinations.append(
             PlannedCombination(
@@ -165,12 +178,13 @@ def execute_task(
     environment_sha256: str,
     show_code: bool,
     made_since: str,
+    raw_snapshot: str,
     *upstream: TaskResult,
 ) -> TaskResult:
     """Run `task` where this is called (a Dask worker, or this process): its upstream entries'
-    outputs restored into a staging project of its own, then the step store's entry for its
-    real execution key found or made. Raises RunFailed (its failed notebook kept in
-    .chinaflows/failed/tasks/<step>-<plan key>/)."""
+    outputs restored into a staging project of its own (data/raw: the sweep's `raw_snapshot`),
+    then the step store's entry for its real execution key found or made. Raises RunFailed
+    (its failed notebook kept in .chinaflows/failed/tasks/<step>-<plan key>/)."""
     clock = time.perf_counter()
     layout = ProjectLayout(Path(root))
     pipeline = load_pipeline(layout)
@@ -180,7 +194,9 @@ def execute_task(
     work = layout.staging_dir / f"task-{task.step_name}-{uuid.uuid4().hex[:8]}"
     owner = own_folder(work)
     try:
-        project = make_staging_project(layout, work / "project", with_published_data=False)
+        project = make_staging_project(
+            layout, work / "project", with_published_data=False, raw_snapshot=Path(raw_snapshot)
+        )
         report = work / "report"
         report.mkdir()
         for result in upstream:
@@ -190,7 +206,9 @@ def execute_task(
         inputs = fingerprint.step_inputs(step, project.root)
         parts = fingerprint.step_fingerprint(step, task.parameters, inputs, context)
         key = fingerprint.digest(parts)
-        page_parts = fingerprint.page_fingerprint(step, key, context, page_outline(pipeline, step))
+        page_parts = fingerprint.page_fingerprint(
+            step, key, context, page_outline(pipeline, step), task.nav
+        )
         record = {
             "name": step.name,
             "title": step.title,
@@ -204,7 +222,12 @@ def execute_task(
             if cached is None:
                 status = "executed"
                 page = site.PageContext(
-                    layout, task.as_of, layout.reports_dir / "sweeps", pipeline, show_code
+                    layout,
+                    task.as_of,
+                    layout.root / task.page_folder,
+                    pipeline,
+                    show_code,
+                    task.nav,
                 )
                 started = _now()
                 detach_outputs(step, project)
@@ -249,13 +272,22 @@ def execute_task(
         release_folder(work, owner)
 
 
+def combination_folder(sweep_name: str, combination_name: str) -> str:
+    """Where a combination is published, from the project's root."""
+    return f"reports/{SWEEPS_DIR}/{sweep_name}/{combination_name}"
+
+
 def combination_page_key(
-    pipeline: Pipeline, step_name: str, key: str, context: fingerprint.RunContext
+    pipeline: Pipeline,
+    step_name: str,
+    key: str,
+    context: fingerprint.RunContext,
+    nav: tuple[tuple[str, str], ...],
 ) -> tuple[str, dict[str, Any]]:
     """The page key (and its parts) of a step's page in a combination run as of
-    `context.as_of`: the same as a single run's."""
+    `context.as_of` under the links `nav`."""
     step = pipeline.step(step_name)
-    parts = fingerprint.page_fingerprint(step, key, context, page_outline(pipeline, step))
+    parts = fingerprint.page_fingerprint(step, key, context, page_outline(pipeline, step), nav)
     return fingerprint.digest(parts), parts
 
 

@@ -31,16 +31,17 @@ from notebook_pipeline.spec import NotebookStep, Pipeline, load_pipeline
 from notebook_pipeline.staging import make_staging_project, publish_report, publishing_lock
 from notebook_pipeline.step_cache import StepCache, restore_outputs
 from notebook_pipeline.sweep_graph import (
+    SWEEPS_DIR,
     PlannedCombination,
     SweepPlan,
     TaskResult,
+    combination_folder,
     combination_page_key,
     execute_task,
     plan_sweep,
 )
 
 PAGES_ALL_UP_TO = 50  # --pages default: every combination's pages up to this many combinations
-SWEEPS_DIR = "sweeps"  # reports/sweeps/<sweep>/
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,15 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
-def resolve_sweep(layout: ProjectLayout, name: str, show_code: bool = False):
-    """The pipeline, the sweep, the run context and the plan, checked before anything runs."""
+def resolve_sweep(
+    layout: ProjectLayout,
+    name: str,
+    show_code: bool = False,
+    inputs: ProjectLayout | None = None,
+):
+    """The pipeline, the sweep, the run context and the plan, checked before anything runs;
+    the inputs no step writes read under `inputs` (the sweep's staging project), else
+    `layout`."""
     try:
         pipeline = load_pipeline(layout)
         sweep = sweep_spec.load_sweep(layout, name)
@@ -80,7 +88,8 @@ def resolve_sweep(layout: ProjectLayout, name: str, show_code: bool = False):
         raise RunFailed(ExitCode.INVALID_DATA, f"invalid data:\n{error}") from None
     versions = fingerprint.installed_versions(layout.cache_dir)
     context = fingerprint.run_context(pipeline.study.package, show_code, "", versions)
-    return pipeline, sweep, context, plan_sweep(layout, pipeline, resolved, context)
+    plan = plan_sweep(inputs or layout, pipeline, resolved, context, sweep)
+    return pipeline, sweep, context, plan
 
 
 def run_sweep(
@@ -103,23 +112,27 @@ def run_sweep(
 
     line = line or SweepLine()
     started = _now()
-    pipeline, sweep, context, plan = resolve_sweep(layout, name, show_code)
-    with_pages = (
-        pages or ("all" if len(plan.combinations) <= PAGES_ALL_UP_TO else "none")
-    ) == "all"
     layout.work_dir.mkdir(parents=True, exist_ok=True)
     sweep_stale_staging(layout)
-    outcome = SweepOutcome(layout.reports_dir / SWEEPS_DIR / name)
-    with sweep_client(scheduler, n_workers=n_workers, processes=processes) as client:
-        if dashboard := dashboard_address(client):
-            line.note(f"Dask dashboard: {dashboard}")
-        results, errors = _run_tasks(client, layout, plan, context, show_code, force, started, line)
-    outcome.executed = sum(r.status == "executed" for r in results.values())
-    outcome.cached = sum(r.status == "cached" for r in results.values())
-
     work = layout.staging_dir / f"sweep-{name}-{uuid.uuid4().hex[:8]}"
     owner = own_folder(work)
     try:
+        # One snapshot of data/raw for every task (taken under the run lock: a fetch is seen
+        # whole or not at all), and the plan made on it.
+        inputs = make_staging_project(layout, _inputs_folder(work), with_published_data=False)
+        pipeline, sweep, context, plan = resolve_sweep(layout, name, show_code, inputs)
+        with_pages = (
+            pages or ("all" if len(plan.combinations) <= PAGES_ALL_UP_TO else "none")
+        ) == "all"
+        outcome = SweepOutcome(layout.reports_dir / SWEEPS_DIR / name)
+        with sweep_client(scheduler, n_workers=n_workers, processes=processes) as client:
+            if dashboard := dashboard_address(client):
+                line.note(f"Dask dashboard: {dashboard}")
+            results, errors = _run_tasks(
+                client, layout, plan, context, show_code, force, started, inputs, line
+            )
+        outcome.executed = sum(r.status == "executed" for r in results.values())
+        outcome.cached = sum(r.status == "cached" for r in results.values())
         manifest = []
         for combination in plan.combinations:
             failure = next(
@@ -161,7 +174,13 @@ def run_sweep(
     return outcome
 
 
-def _run_tasks(client, layout, plan: SweepPlan, context, show_code, force, started, line):
+def _inputs_folder(work: Path) -> Path:
+    """The sweep's staging project in its folder `work`: the data/raw snapshot every task and
+    page reads."""
+    return work / "project"
+
+
+def _run_tasks(client, layout, plan: SweepPlan, context, show_code, force, started, inputs, line):
     """Submit every task, its upstream tasks' futures as arguments; returns the results and
     the errors by plan key, showing the sweep's progress line meanwhile."""
     from distributed import as_completed
@@ -176,6 +195,7 @@ def _run_tasks(client, layout, plan: SweepPlan, context, show_code, force, start
             context.environment_sha256,
             show_code,
             made_since,
+            str(inputs.raw_dir),
             *(futures[u] for u in task.upstream),
             key=f"{task.step_name}-{plan_key[:16]}",
             pure=False,
@@ -222,12 +242,13 @@ def _publish_combination(
 ) -> Path:
     """Build a combination's report folder from the step store and publish it whole."""
     cache = StepCache(layout.cache_dir)
-    relative = f"{SWEEPS_DIR}/{sweep.name}/{combination.name}"
+    relative = combination_folder(sweep.name, combination.name)
     folder = work / combination.name
     folder.mkdir()
     combination_context = dataclasses.replace(context, as_of=combination.as_of)
+    nav = site.combination_page_nav(sweep.title)
     page = site.PageContext(
-        layout, combination.as_of, layout.reports_dir / relative, pipeline, context.show_code
+        layout, combination.as_of, layout.root / relative, pipeline, context.show_code, nav
     )
     steps = [results[combination.plan_keys[step.name]] for step in pipeline.steps]
     project = None
@@ -235,7 +256,7 @@ def _publish_combination(
     for step, result in zip(pipeline.steps, steps, strict=True):
         entry = cache.entry(step.name, result.key)
         page_key, page_parts = combination_page_key(
-            pipeline, step.name, result.key, combination_context
+            pipeline, step.name, result.key, combination_context, nav
         )
         if with_pages:
             shutil.copy2(entry.notebook, folder / f"{step.name}.ipynb")
@@ -244,7 +265,10 @@ def _publish_combination(
             else:
                 if project is None:  # the page's facts read what the combination wrote
                     project = make_staging_project(
-                        layout, work / f"{combination.name}-project", with_published_data=False
+                        layout,
+                        work / f"{combination.name}-project",
+                        with_published_data=False,
+                        raw_snapshot=ProjectLayout(_inputs_folder(work)).raw_dir,
                     )
                     for other in steps:
                         restore_outputs(cache.entry(other.step_name, other.key), project.root)
@@ -278,6 +302,7 @@ def _publish_combination(
         "sweep": sweep.name,
         "combination": combination.name,
         "overrides": combination.overrides,
+        "pages": "all" if with_pages else "none",  # the notebooks' pages published, or not
         "finished": _now(),
         "git": provenance.git_state(layout.root),
         "python": versions["python"],
@@ -296,10 +321,14 @@ def _publish_combination(
     )
     html = site.load_hook(pipeline.study.headline.html) if pipeline.study.headline else None
     site.render_run_index(
-        folder, run, html(headline) if html else site.HeadlineHtml(), pipeline.run_index
+        folder,
+        run,
+        html(headline) if html else site.HeadlineHtml(),
+        pipeline.run_index,
+        site.combination_index_nav(sweep.title),
     )
     with publishing_lock(layout, timeout=-1):
-        return publish_report(folder, layout, relative)
+        return publish_report(folder, layout, relative.removeprefix("reports/"))
 
 
 def _publish_sweep_page(
@@ -327,26 +356,13 @@ def _publish_sweep_page(
         page_html = _run_sweep_page(layout, pipeline, sweep_page, content, published, work, context)
     with publishing_lock(layout, timeout=-1):
         files.write_json(content, published / "sweep.json")
-        links = "".join(
-            f'<li><a href="{c["folder"]}/index.html">{c["name"]}</a></li>'
-            for c in manifest
-            if c["status"] == "succeeded"
-        )
-        failed = "".join(
-            f"<li>{c['name']}: failed ({c['error'].splitlines()[0]})</li>"
-            for c in manifest
-            if c["status"] == "failed"
-        )
-        nav = f'<nav class="sweep-combinations"><h2>Combinations</h2><ul>{links}{failed}</ul></nav>'
         if page_html is None:
-            page_html = (
-                f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-                f"<title>{sweep.title}</title></head><body><h1>{sweep.title}</h1></body></html>"
+            site.render_sweep_index(published, content)
+        else:
+            page_html = site.link_missing_combinations(page_html, content)
+            files.write_atomically(
+                published / "index.html", lambda tmp: tmp.write_text(page_html, encoding="utf-8")
             )
-        page_html = page_html.replace("</body>", f"{nav}</body>", 1)
-        files.write_atomically(
-            published / "index.html", lambda tmp: tmp.write_text(page_html, encoding="utf-8")
-        )
         headline = pipeline.study.headline
         site.render_site_index(
             layout.reports_dir,
@@ -363,7 +379,12 @@ def _run_sweep_page(layout, pipeline, sweep_page, content, published, work, cont
     from notebook_pipeline.progress import RunDisplay
 
     step = NotebookStep(sweep_page.step_name, sweep_page.title, sweep_page.path, (), ())
-    project = make_staging_project(layout, work / "sweep-page-project", with_published_data=False)
+    project = make_staging_project(
+        layout,
+        work / "sweep-page-project",
+        with_published_data=False,
+        raw_snapshot=ProjectLayout(_inputs_folder(work)).raw_dir,
+    )
     folder = project.root / "reports" / SWEEPS_DIR / content["sweep"]
     folder.mkdir(parents=True)
     files.write_json(content, folder / "sweep.json")
@@ -374,10 +395,19 @@ def _run_sweep_page(layout, pipeline, sweep_page, content, published, work, cont
             (folder / combination["folder"]).mkdir()
             shutil.copy2(source, folder / combination["headline"])
             headlines[combination["headline"]] = fingerprint.file_sha256(source)
-    parameters = {"sweep_file": f"reports/{SWEEPS_DIR}/{content['sweep']}/sweep.json"}
+    parameters = {
+        **sweep_page.parameters,
+        "sweep_file": f"reports/{SWEEPS_DIR}/{content['sweep']}/sweep.json",
+    }
+    as_of = site.sweep_as_of(content["combinations"])
+    nav = (("\u2190 all runs", site.SITE_INDEX_FROM_SWEEP),)
     parts = fingerprint.step_fingerprint(
-        step, parameters, {"sweep.json": fingerprint.digest(content), **headlines}, context
+        step,
+        parameters,
+        {"sweep.json": fingerprint.digest(content), **headlines},
+        dataclasses.replace(context, as_of=as_of),
     )
+    parts["nav"] = [list(link) for link in nav]  # the page's header, as a page key has it
     key = fingerprint.digest(parts)
     cache = StepCache(layout.cache_dir)
     with cache.key_lock(step.name, key):
@@ -389,7 +419,7 @@ def _run_sweep_page(layout, pipeline, sweep_page, content, published, work, cont
         alone = dataclasses.replace(
             pipeline, steps=(step,), study=dataclasses.replace(pipeline.study, page_facts="")
         )
-        page = site.PageContext(layout, "", published, alone, context.show_code)
+        page = site.PageContext(layout, as_of, published, alone, context.show_code, nav)
         seconds = run_and_render(step, parameters, project, report, RunDisplay(), page)
         cache.store(
             step.name,

@@ -41,7 +41,7 @@ from helpers.paths import ProjectLayout
 from notebook_pipeline import files
 from notebook_pipeline.execution import KERNEL_LOG_SUFFIX
 from notebook_pipeline.failures import ExitCode
-from notebook_pipeline.staging import INCOMING_PREFIX, staging_folders, sweep_stale_staging
+from notebook_pipeline.staging import INCOMING_PREFIX, publishing_lock, staging_folders
 
 RELIABILITY_AREA = "fault"
 pytestmark = [pytest.mark.pipeline, pytest.mark.reliability]
@@ -243,18 +243,20 @@ def test_runner_killed_mid_notebook_publishes_nothing_and_the_next_run_recovers(
 
 def test_runner_killed_while_swapping_the_report_in_gets_it_back(ran, reliability):
     """Between replace_folder's two renames the report is moved aside and its place is empty;
-    the next run's sweep puts it back (and drops an aside copy whose place was refilled)."""
+    the next publisher puts it back as it takes the publishing lock (and drops an aside copy
+    whose place was refilled)."""
     project = ran
     before = published(project)
     report = project.report_dir(AS_OF)
     report.rename(report.with_name(f"{files.RETIRED_PREFIX}{AS_OF}-0123abcd"))
     stale_copy = project.reports_dir / f"{files.RETIRED_PREFIX}index.html-89abcdef"
     stale_copy.mkdir()  # a retired folder whose place is taken: deleted
-    sweep_stale_staging(project)
+    with publishing_lock(project):
+        pass
     reliability.record(
         "killed between the two renames that swap a report in",
         f"reports/{AS_OF} moved aside as {files.RETIRED_PREFIX}{AS_OF}-…, as a kill leaves it",
-        "the next run's sweep put it back: "
+        "the next publisher put it back: "
         + ("byte-identical" if published(project) == before else "NOT as it was"),
     )
     assert published(project) == before
@@ -574,10 +576,9 @@ def test_full_disk_fails_clearly_and_leaves_published_files_whole(
 
 
 def start_two_runs(project: ProjectLayout, *args: str) -> list[subprocess.Popen]:
-    """Two runs started together; whichever takes the lock waits in `right` for a release."""
-    command = cli_command(
-        project, "--as-of", AS_OF, "--quiet", "-p", "wait_for_release=true", *args
-    )
+    """Two runs started together; whichever executes `right` first waits there for a release,
+    the other waits for that execution (its key's lock)."""
+    command = cli_command(project, "--as-of", AS_OF, "-p", "wait_for_release=true", *args)
     return [
         subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(2)
@@ -592,42 +593,58 @@ def finish(runs: list[subprocess.Popen]) -> list[subprocess.CompletedProcess]:
     return finished
 
 
-def test_two_runs_at_once_one_publishes_the_other_exits_in_progress(project, reliability):
-    runs = start_two_runs(project)
-    try:
-        # The one holding the lock cannot finish before the release: the first to end is the
-        # one that found the lock taken.
-        assert wait_until(lambda: any(process.poll() is not None for process in runs))
-    finally:
-        (project.root / "signals" / "release").touch()
-    results = sorted(finish(runs), key=lambda result: result.returncode)
-    reliability.record(
-        "two runs at once",
-        "two `chinaflows run` processes started together",
-        " and ".join(describe_run(result) for result in results),
-    )
-    assert [result.returncode for result in results] == [ExitCode.OK, ExitCode.IN_PROGRESS]
-    assert "another run is in progress" in results[1].stderr
-    assert whole_report_problems(project) == []
+def executions(results: list[subprocess.CompletedProcess]) -> dict[str, int]:
+    """How many times the runs executed each notebook (their log lines: "<step>: done in")."""
+    lines = [line for result in results for line in result.stderr.splitlines()]
+    return {step: sum(f" {step}: done in " in line for line in lines) for step in PAGES}
 
 
-def test_two_runs_at_once_with_wait_run_one_after_the_other(project, reliability):
+def test_two_runs_at_once_execute_each_notebook_once_and_both_publish(project, reliability):
     runs = start_two_runs(project, "--wait", "300")
     try:
         assert wait_until((project.root / "signals" / "right.pid").exists)
     finally:
         (project.root / "signals" / "release").touch()
     results = finish(runs)
-    record = json.loads((project.report_dir(AS_OF) / "run.json").read_text())
     reliability.record(
-        "two runs at once, with --wait",
-        "two `chinaflows run --wait 300` processes started together",
+        "two runs at once",
+        "two `chinaflows run --wait 300` processes started together, the same parameters",
         " and ".join(describe_run(result) for result in results)
-        + f"; the report's run.json: {sorted({nb['status'] for nb in record['notebooks']})}",
+        + f"; notebooks executed: {executions(results)}",
     )
     assert [result.returncode for result in results] == [ExitCode.OK, ExitCode.OK], [
         result.stderr for result in results
     ]
-    # The second waited for the first and found all of its work done.
-    assert {nb["status"] for nb in record["notebooks"]} == {"cached"}
+    # Each execution key ran once: the other run waited on its lock, then found it stored.
+    assert executions(results) == dict.fromkeys(PAGES, 1)
+    assert whole_report_problems(project) == []
+
+
+def test_a_run_finding_another_publishing_exits_in_progress_or_waits(ran, reliability):
+    project = ran
+    before = published(project)
+    with publishing_lock(project):  # as a publishing run holds it
+        refused = subprocess.run(  # another process: the lock is held by this one
+            cli_command(project, "--as-of", AS_OF, "--quiet"), capture_output=True, text=True
+        )
+        unchanged = published(project) == before
+        waiting = subprocess.Popen(
+            cli_command(project, "--as-of", AS_OF, "--quiet", "--wait", "300"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        # its staging folder taken: it is at the lock (or about to be)
+        assert wait_until(lambda: any(project.staging_dir.glob("*.owner")))
+    [waited] = finish([waiting])
+    reliability.record(
+        "a run finds another publishing",
+        "`chinaflows run` while another holds the run lock to publish; then with --wait 300",
+        f"{describe_run(refused)}, published files {'unchanged' if unchanged else 'CHANGED'}; "
+        f"with --wait: {describe_run(waited)}",
+    )
+    assert refused.returncode == ExitCode.IN_PROGRESS, refused.stderr
+    assert "another run is in progress" in refused.stderr
+    assert unchanged
+    assert waited.returncode == ExitCode.OK, waited.stderr
     assert whole_report_problems(project) == []
