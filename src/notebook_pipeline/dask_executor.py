@@ -9,6 +9,7 @@ Imported only by a sweep: `chinaflows run` never imports Dask.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -37,6 +38,9 @@ def sweep_client(
             # on this machine only; in-process clusters talk without sockets
             **({"host": "127.0.0.1"} if processes else {}),
             dashboard_address="127.0.0.1:0",
+            # The sweep reports each failed task itself; what the workers would log on top is
+            # their shutdown chatter (heartbeats to a scheduler already closed).
+            silence_logs=logging.CRITICAL,
         ) as cluster,
         Client(cluster) as client,
     ):
