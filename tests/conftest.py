@@ -14,6 +14,7 @@ from own_data import build_own_data_run
 from papermill_runs import build_papermill_runs
 from project_runs import build_published_run
 from real_format_funds import build_real_data_run
+from sweep_pages import build_sweep_pages
 from two_funds import canonical_of, history_table
 
 from helpers.ingest.daily_flows import derive_daily_flows
@@ -22,15 +23,16 @@ from helpers.ingest.daily_flows import derive_daily_flows
 pytest_plugins = ["reliability"]
 
 
-# The runs of the whole pipeline that tests share (each fixture of that name returns the
-# project and what ran), and how each is built (built_once.py). Each starts as the session
-# starts, so that its tests need not wait for it on one worker.
+# The runs of the pipeline or of its notebooks that tests share (each fixture of that name returns
+# what ran), and how each is built (built_once.py). Each starts as the session starts, so that
+# its tests need not wait for it on one worker.
 SHARED_RUNS = {
     "published_run": build_published_run,
     "own_data_run": build_own_data_run,
     "real_data_run": build_real_data_run,
     "fetch_then_run": build_fetch_then_run,
     "papermill_runs": build_papermill_runs,
+    "sweep_pages": build_sweep_pages,
 }
 
 
@@ -115,6 +117,13 @@ def papermill_runs(tmp_path_factory) -> tuple[Path, Path, list]:
     built = built_once(tmp_path_factory, "papermill_runs", SHARED_RUNS["papermill_runs"])
     runs = [(name, process_from_json(done)) for name, done in built["runs"]]
     return Path(built["project"]), Path(built["executed"]), runs
+
+
+@pytest.fixture(scope="session")
+def sweep_pages(tmp_path_factory) -> dict[str, str]:
+    """The robustness page of a parameter sweep and of an as-of sweep
+    (tests/support/sweep_pages.py), by sweep name; once for the whole test run."""
+    return built_once(tmp_path_factory, "sweep_pages", SHARED_RUNS["sweep_pages"])["pages"]
 
 
 @pytest.fixture(scope="session")
