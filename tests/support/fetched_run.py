@@ -2,7 +2,8 @@
 served on 127.0.0.1 (source_world.py, invented numbers), then `chinaflows run` on what it kept.
 
 Its fetch and run are shared (the session fixture `fetch_then_run` in conftest.py, started as
-the session starts); test_fetch_then_run.py checks them.
+the session starts); the run starts from the published run's step store
+(project_runs.seed_from_published_run). test_fetch_then_run.py checks them.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from built_once import process_to_json
-from project_runs import run
+from project_runs import run, seed_from_published_run
 from source_server import SourceServer
 from source_world import CORE, FakeClock, SourceWorld
 
@@ -36,6 +37,7 @@ def build_fetch_then_run(folder: Path) -> dict:
         world.write_config()
         report = world.fetch(CORE)
     fetched = FetchOutcome(int(report.exit_code()), report.summary())
+    seed_from_published_run(folder, project)
     return {
         "project": str(project),
         "result": process_to_json(run(project)),

@@ -5,7 +5,7 @@ N-PORT filing saved by hand. Every number is invented; test_real_data_run.py wor
 by hand from the rows written here.
 
 Its run is shared (the session fixture `real_data_run` in conftest.py, started as the session
-starts).
+starts) and starts from the published run's step store (project_runs.seed_from_published_run).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pandas as pd
 import source_files
 from built_once import process_to_json
 from fetched_layout import keep_download
-from project_runs import run
+from project_runs import run, seed_from_published_run
 
 from helpers.paths import USER_FLOWS_DIR, copy_project_inputs
 
@@ -108,4 +108,5 @@ def build_real_data_run(folder: Path) -> dict:
     `chinaflows run` (as built_once's `build` returns them)."""
     project = copy_project_inputs(folder / "project")
     place_fund_data(project / "data" / "raw")
+    seed_from_published_run(folder, project)
     return {"project": str(project), "result": process_to_json(run(project))}
