@@ -13,16 +13,13 @@ import json
 from pathlib import Path
 
 import pytest
-from project_runs import run
-from source_server import SourceServer
-from source_world import CORE, DAYS, QUARTERS, FakeClock, SourceWorld, history, month_flows
+from source_world import CORE, DAYS, QUARTERS, history, month_flows
 
-from helpers.paths import copy_project_inputs
 from helpers.present.show import SAMPLE_MARK
-from notebook_pipeline.layout import ProjectLayout
 
-# One worker (pytest-xdist) runs these tests, so the module's run is done once for all of them.
-pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("fetch_then_run")]
+# The fetch and the run are shared (conftest.fetch_then_run, tests/support/fetched_run.py: once
+# for the whole test run, on any worker).
+pytestmark = pytest.mark.pipeline
 PAGES = ["01_clean_data", "02_etf_flows", "03_sovereign_survey", "04_summary"]
 COHORTS = {"technology": ["KWEB", "CQQQ"], "broad": ["MCHI"], "traditional": ["FXI", "ASHR"]}
 DAILY_FUNDS = ["FXI", "MCHI", "ASHR"]
@@ -50,23 +47,15 @@ def hand_computed_flows() -> dict[str, float]:
     return flows
 
 
-@pytest.fixture(scope="module")
-def fetched_and_run(tmp_path_factory):
+@pytest.fixture
+def fetched_and_run(fetch_then_run):
     """A copy of the project with nothing but fetched fund data, fetched once and run once."""
-    folder = tmp_path_factory.mktemp("fetch_then_run")
-    project = copy_project_inputs(folder / "project")
-    with SourceServer() as server:
-        world = SourceWorld(server, ProjectLayout(project), FakeClock(), folder / "fetch.yaml")
-        world.serve_everything()
-        world.write_config()
-        report = world.fetch(CORE)
-    result = run(project)
-    return project, report, result
+    return fetch_then_run
 
 
 def test_the_fetch_keeps_every_source_and_the_run_publishes(fetched_and_run):
-    project, report, result = fetched_and_run
-    assert int(report.exit_code()) == 0, report.summary()
+    project, fetched, result = fetched_and_run
+    assert fetched.exit_code == 0, fetched.summary
     assert result.returncode == 0, result.stderr
     assert Path(result.stdout.strip().splitlines()[-1]).parent.name == f"{DAYS[-1]:%Y-%m-%d}"
 

@@ -4,45 +4,27 @@ papermill as they know it, without `chinaflows`."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import nbformat
 import pytest
+from papermill_runs import papermill
 
-from helpers.paths import ProjectLayout, copy_project_inputs
+from helpers.paths import ProjectLayout
 from notebook_pipeline.new_notebook import TEMPLATE_NOTEBOOK
-from notebook_pipeline.spec import NotebookStep, load_pipeline
+from notebook_pipeline.spec import load_pipeline
 
-# One worker (pytest-xdist) runs these tests, so the notebooks run once for all of them
-# (standalone_runs is module-scoped: each worker would run them again).
-pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("papermill")]
-
-
-def papermill(project: ProjectLayout, notebook: Path, executed: Path):
-    """`python -m papermill NOTEBOOK OUTPUT` in the project root: no -p, no --cwd."""
-    return subprocess.run(
-        [sys.executable, "-m", "papermill", notebook.relative_to(project.root), executed],
-        cwd=project.root,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+# The steps' runs are shared (conftest.papermill_runs, tests/support/papermill_runs.py: once for
+# the whole test run, on any worker).
+pytestmark = pytest.mark.pipeline
 
 
-@pytest.fixture(scope="module")
-def standalone_runs(tmp_path_factory):
-    """A fresh copy of the project (no data/processed yet) in which each step ran, in pipeline
-    order, with the papermill CLI: (the project, the executed folder, [(step, process)])."""
-    project = ProjectLayout(copy_project_inputs(tmp_path_factory.mktemp("project")))
-    assert not project.processed_dir.exists()  # so every output found below was written here
-    executed = project.root.parent / "executed"
-    executed.mkdir()
-    runs: list[tuple[NotebookStep, subprocess.CompletedProcess]] = []
-    for step in load_pipeline(project).steps:
-        runs.append((step, papermill(project, step.path, executed / step.path.name)))
-    return project, executed, runs
+@pytest.fixture
+def standalone_runs(papermill_runs):
+    """The copy of the project in which each step ran with the papermill CLI: (the project, the
+    executed folder, [(step, process)])."""
+    root, executed, processes = papermill_runs
+    project = ProjectLayout(root)
+    steps = {step.name: step for step in load_pipeline(project).steps}
+    return project, executed, [(steps[name], done) for name, done in processes]
 
 
 def test_every_step_runs_with_the_papermill_cli(standalone_runs):
@@ -60,8 +42,9 @@ def test_every_step_writes_its_declared_outputs(standalone_runs):
     assert all(not outputs for outputs in missing.values()), missing
 
 
-def test_the_template_runs_as_it_is(standalone_runs):
-    project, executed, _ = standalone_runs
+def test_the_template_runs_as_it_is(standalone_runs, tmp_path):
+    project, _, _ = standalone_runs
+    executed = tmp_path  # the shared runs are only read
     result = papermill(
         project, project.notebooks_dir / TEMPLATE_NOTEBOOK, executed / TEMPLATE_NOTEBOOK
     )

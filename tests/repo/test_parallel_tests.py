@@ -1,5 +1,5 @@
 """`make test` runs the tests on every core (pytest-xdist, `--dist loadgroup`): the tests of one
-xdist_group (the timed tests, the browser's, the papermill CLI's, JupyterLab's) must land on one
+xdist_group (the timed tests, JupyterLab's) must land on one
 worker, in turn. pytest 9.2 stopped reading the node ids that pytest-xdist 3.8 marks with the
 group, which silently spread every group over the workers."""
 

@@ -12,7 +12,6 @@ axe-playwright-python bundles, run inside the page: nothing is fetched).
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
@@ -23,15 +22,14 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from own_data import HOSTILE, KWEB_DAYS
 from page_checks import chart_colours, chart_svgs, reader_defects, smallest_text_px
-from project_runs import run
 
-from helpers.paths import RAW_FILES
 from helpers.present.plots import COHORT_COLOURS
 from helpers.present.show import SAMPLE_MARK
 
-# One worker (pytest-xdist) runs both tests, on one chromium.
-pytestmark = [pytest.mark.browser, pytest.mark.pipeline, pytest.mark.xdist_group("browser")]
+# Each worker (pytest-xdist) that runs some of these tests starts one chromium for them.
+pytestmark = [pytest.mark.browser, pytest.mark.pipeline]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -46,7 +44,8 @@ REQUIRE_BROWSER = "CHINAFLOWS_REQUIRE_BROWSER"
 SCREENSHOTS_DIR = "CHINAFLOWS_SCREENSHOTS_DIR"
 AS_OF = "2025-12-31"
 NOTEBOOK_PAGES = ["01_clean_data", "02_etf_flows", "03_sovereign_survey", "04_summary"]
-HOSTILE = "<script>window.__pwned=1</script><b>bold</b>"
+# Every page of a run: the site's index (of all runs), the run's index, each notebook's page.
+SITE_PAGES = ["site_index", "index", *NOTEBOOK_PAGES]
 
 
 def _missing_browser() -> str | None:
@@ -189,59 +188,59 @@ def check_links_resolve(loaded: LoadedPage) -> None:
 # --- a fresh report ------------------------------------------------------------------------------
 
 
-def site_pages(reports: Path) -> list[Path]:
-    report = reports / AS_OF
-    return [
-        reports / "index.html",
-        report / "index.html",
-        *(report / f"{name}.html" for name in NOTEBOOK_PAGES),
-    ]
+def site_page(reports: Path, name: str, as_of: str = AS_OF) -> Path:
+    """The file of the page `name` (of SITE_PAGES) of the run as of `as_of`."""
+    if name == "site_index":
+        return reports / "index.html"
+    return reports / as_of / f"{name}.html"
 
 
-def test_every_page_renders_offline_from_disk(published_run, open_page, screenshots, tmp_path):
+# One test per page, so that the workers share the pages between them.
+@pytest.mark.parametrize("name", SITE_PAGES)
+def test_every_page_renders_offline_from_disk(
+    published_run, open_page, screenshots, tmp_path, name
+):
     # A copy in another folder: a report folder moved elsewhere works the same.
     reports = tmp_path / "copied" / "reports"
     shutil.copytree(published_run[0] / "reports", reports)
     headline = json.loads((reports / AS_OF / "headline.json").read_text(encoding="utf-8"))
     sample = headline["flows_source"] == "sample"
 
-    for path in site_pages(reports):
-        loaded = open_page(path, reports)
-        name = "site_index" if path.parent == reports else path.stem
-        assert reader_defects(loaded.page.content()) == [], name
-        check_narrow_screen(loaded, name, screenshots)
-        assert accessibility_violations(loaded.page, LAYOUT_RULES) == {}, (name, "at 400 px")
-        loaded.page.set_viewport_size(READING_VIEWPORT)
-        loaded.page.screenshot(path=screenshots / f"{name}_1100.png", full_page=True)
-        assert accessibility_violations(loaded.page) == {}, (name, "at 1100 px")
+    loaded = open_page(site_page(reports, name), reports)
+    assert reader_defects(loaded.page.content()) == [], name
+    check_narrow_screen(loaded, name, screenshots)
+    assert accessibility_violations(loaded.page, LAYOUT_RULES) == {}, (name, "at 400 px")
+    loaded.page.set_viewport_size(READING_VIEWPORT)
+    loaded.page.screenshot(path=screenshots / f"{name}_1100.png", full_page=True)
+    assert accessibility_violations(loaded.page) == {}, (name, "at 1100 px")
 
-        assert loaded.outside_requests == [], (name, loaded.outside_requests)
-        assert loaded.console_errors == [], (name, loaded.console_errors)
-        images = loaded.images()
-        assert all(image["complete"] and image["width"] > 0 for image in images), (name, images)
-        check_links_resolve(loaded)
-        if name in NOTEBOOK_PAGES:
-            assert images, f"{name} shows no chart"
-            for image in images:
-                assert_crisp_and_captioned(name, image)
-            assert loaded.visible('a[href="index.html"]'), f"{name}: no link to the run's index"
-            assert loaded.visible('a[href="../index.html"]'), f"{name}: no link to all runs"
-            assert loaded.visible("header.report-header"), f"{name}: no parameters table"
-            assert AS_OF in loaded.page.locator("header.report-header").inner_text()
-            check_chart_palette_and_text(loaded, name)
-        if name == "site_index":
-            row = f'tr:has(a[data-run="{AS_OF}"])'
-            assert check_headline_figures(loaded, headline, row) == 3
-        if name == "index":
-            assert loaded.visible('figure.chart img[src="headline_chart.svg"]'), "no chart"
-            assert check_headline_figures(loaded, headline) >= 6
-            assert loaded.visible('a[href="../index.html"]')
-            for page in NOTEBOOK_PAGES:
-                assert loaded.visible(f'a[href="{page}.html"]'), page
-        if sample and name != "03_sovereign_survey":  # 03 shows no fund flows
-            assert loaded.visible(".sample-mark"), f"{name}: the sample mark is not visible"
-            assert SAMPLE_MARK in loaded.page.locator(".sample-mark").first.inner_text().lower()
-    assert len(list(screenshots.glob("*.png"))) >= len(site_pages(reports))
+    assert loaded.outside_requests == [], (name, loaded.outside_requests)
+    assert loaded.console_errors == [], (name, loaded.console_errors)
+    images = loaded.images()
+    assert all(image["complete"] and image["width"] > 0 for image in images), (name, images)
+    check_links_resolve(loaded)
+    if name in NOTEBOOK_PAGES:
+        assert images, f"{name} shows no chart"
+        for image in images:
+            assert_crisp_and_captioned(name, image)
+        assert loaded.visible('a[href="index.html"]'), f"{name}: no link to the run's index"
+        assert loaded.visible('a[href="../index.html"]'), f"{name}: no link to all runs"
+        assert loaded.visible("header.report-header"), f"{name}: no parameters table"
+        assert AS_OF in loaded.page.locator("header.report-header").inner_text()
+        check_chart_palette_and_text(loaded, name)
+    if name == "site_index":
+        row = f'tr:has(a[data-run="{AS_OF}"])'
+        assert check_headline_figures(loaded, headline, row) == 3
+    if name == "index":
+        assert loaded.visible('figure.chart img[src="headline_chart.svg"]'), "no chart"
+        assert check_headline_figures(loaded, headline) >= 6
+        assert loaded.visible('a[href="../index.html"]')
+        for page in NOTEBOOK_PAGES:
+            assert loaded.visible(f'a[href="{page}.html"]'), page
+    if sample and name != "03_sovereign_survey":  # 03 shows no fund flows
+        assert loaded.visible(".sample-mark"), f"{name}: the sample mark is not visible"
+        assert SAMPLE_MARK in loaded.page.locator(".sample-mark").first.inner_text().lower()
+    assert {f"{name}_400.png", f"{name}_1100.png"} <= {p.name for p in screenshots.glob("*.png")}
 
 
 READING_VIEWPORT = {"width": 1100, "height": 900}
@@ -346,48 +345,30 @@ def assert_crisp_and_captioned(page: str, image: dict) -> None:
 # --- text from data is text ----------------------------------------------------------------------
 
 
-def set_first_row(csv_file: Path, column: str, value: str) -> None:
-    with csv_file.open(newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    rows[0][column] = value
-    with csv_file.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-def test_markup_in_the_raw_data_is_shown_as_text(published_run, tmp_path, open_page, screenshots):
-    project = tmp_path / "project"
-    # With its run cache: the notebooks that read neither file below are not executed again.
-    shutil.copytree(published_run[0], project, symlinks=True)
-    raw = project / "data" / "raw"
-    # An event's title reaches the sentences of 01 and 02 (it falls on a market holiday), a
-    # publisher the sources table of 04.
-    set_first_row(raw / RAW_FILES["events"], "event", HOSTILE)
-    set_first_row(raw / RAW_FILES["reported_flows"], "source_publisher", HOSTILE)
-
-    result = run(project)
-
-    assert result.returncode == 0, result.stderr
-    reports = project / "reports"
+def test_markup_in_the_raw_data_is_shown_as_text(own_data_run, open_page, screenshots):
+    # The researcher's own data hold HOSTILE in an event's title, which reaches the sentences of
+    # 01 (it falls on a market holiday), and in a publisher, which reaches the sources table of
+    # 04 (tests/support/own_data.py).
+    reports = own_data_run[0] / "reports"
     shown_on = []
-    for path in site_pages(reports):
+    for name in SITE_PAGES:
+        path = site_page(reports, name, KWEB_DAYS[-1].isoformat())
         loaded = open_page(path, reports)
         page = loaded.page
-        assert page.evaluate("typeof window.__pwned") == "undefined", path.name
+        assert page.evaluate("typeof window.__pwned") == "undefined", name
         made_bold = page.evaluate(
             "Array.from(document.querySelectorAll('b')).filter(b => b.textContent === 'bold')"
             ".length"
         )
-        assert made_bold == 0, f"{path.name}: a <b> element was made from the data"
+        assert made_bold == 0, f"{name}: a <b> element was made from the data"
         made_script = page.evaluate(
             "Array.from(document.scripts).filter(s => s.text.includes('__pwned')).length"
         )
-        assert made_script == 0, f"{path.name}: a <script> element was made from the data"
+        assert made_script == 0, f"{name}: a <script> element was made from the data"
         literal = page.get_by_text(HOSTILE)
         if any(literal.nth(i).is_visible() for i in range(literal.count())):
-            shown_on.append(path.stem)
-            page.screenshot(path=screenshots / f"hostile_{path.stem}.png", full_page=True)
+            shown_on.append(name)
+            page.screenshot(path=screenshots / f"hostile_{name}.png", full_page=True)
     assert {"01_clean_data", "04_summary"} <= set(shown_on), shown_on
 
 

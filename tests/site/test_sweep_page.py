@@ -6,73 +6,20 @@ every page and shows only the sections that apply to its sweep."""
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import sys
 
 import pytest
 from page_checks import HYPHEN_MINUS, chart_colours, chart_svgs, reader_defects, smallest_text_px
-from repository import PROJECT_KERNEL
-from sweep_manifests import methods_sweep, month_ends_sweep
 
-from helpers.paths import DEFAULT_LAYOUT
 from helpers.present import plots, show
-from notebook_pipeline.site import CONTENTS_HEADING, render_notebook_html
+from notebook_pipeline.site import CONTENTS_HEADING
 
-NOTEBOOK = "notebooks/sweep_robustness.ipynb"
-# Both notebooks run in one session-scoped fixture, on one worker (pytest-xdist).
-pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("sweep_page")]
+# Both notebooks run in a shared run (conftest.sweep_pages, tests/support/sweep_pages.py: once for
+# the whole test run, on any worker).
+pytestmark = pytest.mark.pipeline
 
 SPREAD_SECTION = "Does the spread hold across methods?"
 TIME_SECTION = "How did the picture change over time?"
 BASES_SECTION = "How far does the survey's p-value move across bases?"
-
-
-@pytest.fixture(scope="session")
-def sweep_pages(tmp_path_factory) -> dict[str, str]:
-    """The rendered page of each sweep ("methods": sample data, no failure; "month_ends": the
-    researcher's own data, one failed date), by sweep name."""
-    project = tmp_path_factory.mktemp("project")
-    (project / "notebooks").mkdir()
-    shutil.copy2(DEFAULT_LAYOUT.root / NOTEBOOK, project / NOTEBOOK)
-    shutil.copy2(DEFAULT_LAYOUT.pipeline_file, project / "pipeline.yaml")
-    sweeps = project / "reports" / "sweeps"
-    manifests = {
-        "methods": methods_sweep(sweeps),
-        "month_ends": month_ends_sweep(sweeps, flows_source="user"),
-    }
-    running = {
-        name: subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "papermill",
-                NOTEBOOK,
-                str(manifest.with_suffix(".ipynb")),
-                "-k",
-                PROJECT_KERNEL,
-                "-p",
-                "sweep_file",
-                manifest.relative_to(project).as_posix(),
-            ],
-            cwd=project,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for name, manifest in manifests.items()
-    }
-    pages = {}
-    for name, process in running.items():
-        _, stderr = process.communicate(timeout=600)
-        assert process.returncode == 0, stderr[-3000:]
-        executed = manifests[name].with_suffix(".ipynb")
-        parameters = {"sweep_file": manifests[name].relative_to(project).as_posix()}
-        page = render_notebook_html(
-            executed, executed.parent / "index.html", "Robustness across runs", parameters
-        )
-        pages[name] = page.read_text(encoding="utf-8")
-    return pages
 
 
 @pytest.mark.parametrize("sweep", ["methods", "month_ends"])

@@ -32,7 +32,12 @@ XDIST_WORKER_ENV = "PYTEST_XDIST_WORKER"  # set by pytest-xdist in each worker (
 def built_once(tmp_path_factory, name: str, build: Callable[[Path], dict]) -> dict:
     """What `build(folder)` returned, `folder` being a new empty folder named after `name`,
     built once for the whole test run. It must return what JSON can hold."""
-    shared = _shared_folder(tmp_path_factory)
+    return built_in(_shared_folder(tmp_path_factory), name, build)
+
+
+def built_in(shared: Path, name: str, build: Callable[[Path], dict]) -> dict:
+    """`built_once` in `shared`, the folder every worker sees: a build that starts from another
+    one asks for it here, its own folder's parent being `shared`."""
     result_file = shared / f"{name}.json"
     with FileLock(shared / f"{name}.lock"):
         if result_file.is_file():

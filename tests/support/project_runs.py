@@ -6,14 +6,15 @@ session fixtures `published_run` and `own_data_run` in conftest.py run it once f
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from unittest import mock
 
-from built_once import process_to_json
+from built_once import built_in, process_to_json
 
-from helpers.paths import copy_project_inputs
+from helpers.paths import ProjectLayout, copy_project_inputs
 
 
 def run(project: Path, *args: str) -> subprocess.CompletedProcess:
@@ -30,6 +31,16 @@ def build_published_run(folder: Path) -> dict:
     built_once's `build` returns them): the session fixture `published_run` in conftest.py."""
     project = copy_project_inputs(folder / "project")
     return {"project": str(project), "result": process_to_json(run(project))}
+
+
+def seed_from_published_run(build_folder: Path, project: Path) -> None:
+    """Copies into `project` the step store of the shared published run (built_once's, waited for
+    or built from `build_folder`, a shared run's own folder): the content-addressed store keeps
+    every notebook's last execution, so a run on other fund data re-executes only the notebooks
+    whose inputs change (the survey notebook, on the same survey, is served from the store)."""
+    published = built_in(build_folder.parent, "published_run", build_published_run)
+    store = ProjectLayout(Path(published["project"])).cache_dir
+    shutil.copytree(store, ProjectLayout(project).cache_dir)
 
 
 def run_in_process(project: Path, *args: str, capsys) -> subprocess.CompletedProcess:
