@@ -15,8 +15,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -36,6 +34,7 @@ from diamond_project import (
 )
 from kill_at import MOMENT_ENV_VAR, MOMENTS
 from reliability import describe_run
+from waiting import wait_until
 
 from helpers.paths import ProjectLayout
 from notebook_pipeline import files
@@ -121,17 +120,6 @@ def process_ended(pid: int) -> bool:
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
-
-
-def wait_until(condition: Callable[[], bool], limit_seconds: float = 120) -> bool:
-    """Poll `condition` until it holds; False if it still does not after `limit_seconds` (a
-    bound against hanging the suite, not a timing the test asserts)."""
-    give_up = time.monotonic() + limit_seconds
-    while not condition():
-        if time.monotonic() > give_up:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def kernel_pid(project: ProjectLayout) -> int:

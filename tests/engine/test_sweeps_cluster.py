@@ -10,8 +10,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -19,6 +17,7 @@ import pytest
 import yaml
 from diamond_project import make_diamond_project, write_notebook
 from kernel_processes import kernels_of
+from waiting import wait_until
 
 from notebook_pipeline.staging import staging_folders, sweep_stale_staging
 from notebook_pipeline.sweep_run import run_sweep
@@ -42,17 +41,6 @@ PAUSING_RIGHT = (
     "total = int(Path(processed_dir, 'total.txt').read_text())\n"
     "Path(processed_dir, 'right.txt').write_text(str(total % 2))",
 )
-
-
-def wait_until(condition: Callable[[], bool], limit_seconds: float = 120) -> bool:
-    """Poll `condition` until it holds; False after `limit_seconds` (a bound against hanging
-    the suite, not a timing the test asserts)."""
-    give_up = time.monotonic() + limit_seconds
-    while not condition():
-        if time.monotonic() > give_up:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 @pytest.fixture

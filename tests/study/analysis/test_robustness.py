@@ -12,7 +12,6 @@ from sweep_manifests import (
     MONTH_ENDS,
     Run,
     invented_headline,
-    methods_sweep,
     month_ends_sweep,
     write_sweep,
 )
@@ -21,16 +20,6 @@ from helpers.analysis import robustness
 from helpers.errors import InvalidDataError, InvalidParameterError
 
 TODAY_0 = "nav_basis-today_shares_lag_days-0_survey_base-all_respondents"
-
-
-@pytest.fixture
-def methods(tmp_path: Path) -> robustness.SweepResults:
-    return robustness.read_sweep(methods_sweep(tmp_path))
-
-
-@pytest.fixture
-def month_ends(tmp_path: Path) -> robustness.SweepResults:
-    return robustness.read_sweep(month_ends_sweep(tmp_path))
 
 
 # --- reading ---------------------------------------------------------------------------------

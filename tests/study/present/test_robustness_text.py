@@ -9,22 +9,12 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
-from sweep_manifests import Run, invented_headline, methods_sweep, month_ends_sweep, write_sweep
+from sweep_manifests import Run, invented_headline, write_sweep
 
 from helpers.analysis import robustness
 from helpers.present import plots, robustness_text, show
 
 MINUS = show.MINUS
-
-
-@pytest.fixture
-def methods(tmp_path: Path) -> robustness.SweepResults:
-    return robustness.read_sweep(methods_sweep(tmp_path))
-
-
-@pytest.fixture
-def month_ends(tmp_path: Path) -> robustness.SweepResults:
-    return robustness.read_sweep(month_ends_sweep(tmp_path))
 
 
 def sweep_of(tmp_path: Path, spreads: dict[str, tuple[float | None, float | None]]):
