@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import threading
 from typing import TextIO
 
 from rich.console import Console
@@ -38,10 +39,15 @@ class LogLines(RunDisplay):
 
     def __init__(self, stream: TextIO):
         self.stream = stream
+        # Notebooks report from threads of their own; print() writes a line and its end apart,
+        # so two events at once could share a line and leave an empty one.
+        self.writing = threading.Lock()
 
     def note(self, text: str) -> None:
         stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        print(f"{stamp} {text}", file=self.stream, flush=True)
+        with self.writing:
+            self.stream.write(f"{stamp} {text}\n")
+            self.stream.flush()
 
     def running(self, step: str) -> None:
         self.note(f"{step}: running")

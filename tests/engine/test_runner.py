@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import importlib.metadata
+import io
 import json
 import os
 import platform
@@ -39,7 +40,7 @@ from diamond_project import (
 )
 
 from helpers.paths import ProjectLayout
-from notebook_pipeline import execution, failures, fingerprint, site, staging
+from notebook_pipeline import execution, failures, fingerprint, progress, site, staging
 from notebook_pipeline.failures import ExitCode, RunFailed
 from notebook_pipeline.run import run_pipeline
 from notebook_pipeline.step_cache import StepCache
@@ -528,6 +529,29 @@ def test_lock_of_a_killed_run_is_taken_over(ran, capsys):
 
 
 # --- 7. progress and logs --------------------------------------------------------------------
+
+
+def test_log_lines_from_notebooks_at_once_stay_whole_lines():
+    """Notebooks report from threads of their own: no two events may share a line."""
+
+    class SlowStream(io.StringIO):
+        def write(self, text: str) -> int:
+            time.sleep(0)  # hands the thread over between a line and its end, as a pipe may
+            return super().write(text)
+
+    stream = SlowStream()
+    lines = progress.LogLines(stream)
+    events = [
+        threading.Thread(target=lambda n=n: [lines.running(f"step{n}") for _ in range(50)])
+        for n in range(4)
+    ]
+    for event in events:
+        event.start()
+    for event in events:
+        event.join()
+    written = stream.getvalue().splitlines()
+    assert len(written) == 200
+    assert all(re.fullmatch(r"\S+ step\d: running", line) for line in written), written
 
 
 def test_without_a_terminal_each_event_is_a_timestamped_line(project):
