@@ -52,7 +52,7 @@ from notebook_pipeline.layout import ProjectLayout
 from notebook_pipeline.ownership import own_folder, release_folder
 from notebook_pipeline.preflight import resolve_run
 from notebook_pipeline.progress import RunDisplay
-from notebook_pipeline.spec import NotebookStep, Pipeline, load_hook, page_outline, upstream_steps
+from notebook_pipeline.spec import NotebookStep, Pipeline, page_outline, upstream_steps
 from notebook_pipeline.staging import (
     detach_outputs,
     finish_publishing,
@@ -164,7 +164,7 @@ class _Run:
     def run(self, as_of: str | None, overrides: dict[str, Any]) -> Path:
         started = _now()
         pipeline, as_of, parameters = resolve_run(self.layout, as_of, overrides)
-        headline_file, headline_html = _headline_hook(pipeline)
+        headline_file, headline_html = site.headline_hook(pipeline)
         self.as_of = as_of
         run_id = f"{as_of}-{uuid.uuid4().hex[:8]}"
         work = self.layout.staging_dir / run_id
@@ -204,8 +204,7 @@ class _Run:
             }
             (report_staging / "run.json").write_text(json.dumps(run, indent=2), encoding="utf-8")
 
-            published = report_staging / headline_file if headline_file else None
-            headline = json.loads(published.read_text()) if published and published.exists() else {}
+            headline = site.read_headline(report_staging, headline_file)
             site.render_run_index(report_staging, run, headline_html(headline), pipeline.run_index)
             with publishing_lock(self.layout, self.lock_timeout):
                 finish_interrupted_publishing(self.layout, pipeline)
@@ -399,15 +398,6 @@ def finish_interrupted_publishing(layout: ProjectLayout, pipeline: Pipeline) -> 
     if not publishing_interrupted(layout):
         return
     if layout.reports_dir.is_dir():
-        headline_file, headline_html = _headline_hook(pipeline)
+        headline_file, headline_html = site.headline_hook(pipeline)
         site.render_site_index(layout.reports_dir, pipeline.title, headline_file, headline_html)
     finish_publishing(layout)
-
-
-def _headline_hook(pipeline: Pipeline) -> tuple[str | None, Callable[[dict], site.HeadlineHtml]]:
-    """The name of the study's headline file in a report folder and its HTML (study.headline);
-    none and empty fragments for a study without headline figures."""
-    headline = pipeline.study.headline
-    if headline is None:
-        return None, lambda _: site.HeadlineHtml()
-    return Path(headline.file).name, load_hook(headline.html)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -370,6 +371,24 @@ def render_page(
     )
 
 
+def headline_hook(pipeline: Pipeline) -> tuple[str | None, Callable[[dict], HeadlineHtml]]:
+    """The name of the study's headline file in a report folder and its HTML (study.headline);
+    none and empty fragments for a study without headline figures."""
+    headline = pipeline.study.headline
+    if headline is None:
+        return None, lambda _: HeadlineHtml()
+    return Path(headline.file).name, load_hook(headline.html)
+
+
+def read_headline(folder: Path, headline_file: str | None) -> dict[str, Any]:
+    """The content of the headline file `headline_file` (a file name) in a report folder; {}
+    where there is none."""
+    published = folder / headline_file if headline_file else None
+    if published is None or not published.exists():
+        return {}
+    return json.loads(published.read_text(encoding="utf-8"))
+
+
 def read_published_runs(reports_dir: Path, headline_file: str | None) -> list[dict[str, Any]]:
     """Every published run (a folder with run.json), newest as-of date first, each with the
     content of its `headline_file` (a file name; {} where it has none)."""
@@ -378,12 +397,7 @@ def read_published_runs(reports_dir: Path, headline_file: str | None) -> list[di
         if run_file.parent.name.startswith((".", "_")):
             continue
         run = json.loads(run_file.read_text(encoding="utf-8"))
-        published = run_file.parent / headline_file if headline_file else None
-        run["headline"] = (
-            json.loads(published.read_text(encoding="utf-8"))
-            if published and published.exists()
-            else {}
-        )
+        run["headline"] = read_headline(run_file.parent, headline_file)
         run["folder"] = run_file.parent.name
         runs.append(run)
     return sorted(runs, key=lambda r: r["as_of"], reverse=True)

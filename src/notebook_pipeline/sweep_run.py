@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import shutil
 import uuid
 from dataclasses import dataclass, field
@@ -156,7 +155,7 @@ def run_sweep(
                     layout, pipeline, sweep, combination, results, context, work, with_pages
                 )
                 outcome.published.append(combination.name)
-                headline = _headline_name(pipeline)
+                headline, _ = site.headline_hook(pipeline)
                 entry.update(
                     status="succeeded",
                     headline=f"{combination.name}/{headline}" if headline else None,
@@ -223,11 +222,6 @@ def _run_tasks(client, layout, plan: SweepPlan, context, show_code, force, start
         show()
     line.close()
     return results, errors
-
-
-def _headline_name(pipeline: Pipeline) -> str | None:
-    headline = pipeline.study.headline
-    return Path(headline.file).name if headline else None
 
 
 def _publish_combination(
@@ -314,16 +308,11 @@ def _publish_combination(
         "notebooks": records,
     }
     files.write_json(run, folder / "run.json")
-    headline_name = _headline_name(pipeline)
-    headline_file = folder / headline_name if headline_name else None
-    headline = (
-        json.loads(headline_file.read_text()) if headline_file and headline_file.exists() else {}
-    )
-    html = site.load_hook(pipeline.study.headline.html) if pipeline.study.headline else None
+    headline_file, headline_html = site.headline_hook(pipeline)
     site.render_run_index(
         folder,
         run,
-        html(headline) if html else site.HeadlineHtml(),
+        headline_html(site.read_headline(folder, headline_file)),
         pipeline.run_index,
         site.combination_index_nav(sweep.title),
     )
@@ -363,13 +352,7 @@ def _publish_sweep_page(
             files.write_atomically(
                 published / "index.html", lambda tmp: tmp.write_text(page_html, encoding="utf-8")
             )
-        headline = pipeline.study.headline
-        site.render_site_index(
-            layout.reports_dir,
-            pipeline.title,
-            _headline_name(pipeline),
-            site.load_hook(headline.html) if headline else lambda _: site.HeadlineHtml(),
-        )
+        site.render_site_index(layout.reports_dir, pipeline.title, *site.headline_hook(pipeline))
 
 
 def _run_sweep_page(layout, pipeline, sweep_page, content, published, work, context) -> str:
