@@ -15,7 +15,9 @@ and files of a run's index (`pages.run_index`); these templates know nothing els
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,12 +164,35 @@ def render_notebook_html(
     the cells tagged `findings` and a table of contents (ReaderOutline). Code is hidden unless
     `show_code`; papermill's injected-parameters cell is never shown.
     """
-    # nbformat and nbconvert take a second to import; a run with nothing to execute skips them.
+    # nbformat takes a second to import; a run with nothing to execute skips it.
     import nbformat
+
+    notebook = nbformat.read(notebook_path, as_version=4)
+    exporter, exporter_lock = _page_exporter(show_code)
+    notebook = reader_outline(notebook)
+    as_of = as_of or parameters.get("as_of") or None
+    resources = {
+        "metadata": {"name": f"{title}: as of {as_of}" if as_of else title},
+        "report_page_header": _page_header(parameters, as_of, list(facts), outline, nav),
+    }
+    with exporter_lock:
+        body, _ = exporter.from_notebook_node(notebook, resources=resources)
+    html_path.write_text(body, encoding="utf-8")
+    return html_path
+
+
+@functools.cache
+def _page_exporter(show_code: bool) -> tuple[Any, threading.Lock]:
+    """The nbconvert exporter of pages that show their code (or not), with the lock its use
+    holds; made once per process. A new exporter compiles every nbconvert template again (a
+    quarter of a second a page); this one's jinja environment compiles them once, and again
+    only when a template file changes. The lock: each export registers the notebook's own
+    filters (its language's highlighter) on the exporter, so two threads must not export at
+    once."""
+    # nbconvert takes a second to import; a run with nothing to execute skips it.
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
 
-    notebook = nbformat.read(notebook_path, as_version=4)
     exporter = HTMLExporter(
         extra_template_basedirs=[str(_PAGE_TEMPLATES)],
         template_name=PAGE_TEMPLATE,
@@ -179,19 +204,12 @@ def render_notebook_html(
     exporter.register_preprocessor(
         TagRemovePreprocessor(remove_cell_tags={"injected-parameters"}, enabled=True), enabled=True
     )
-    notebook = reader_outline(notebook)
-    as_of = as_of or parameters.get("as_of") or None
-    resources = {
-        "metadata": {"name": f"{title}: as of {as_of}" if as_of else title},
-        "report_page_header": _page_header(parameters, as_of, list(facts), outline, nav),
-    }
-    body, _ = exporter.from_notebook_node(notebook, resources=resources)
-    html_path.write_text(body, encoding="utf-8")
-    return html_path
+    return exporter, threading.Lock()
 
 
 FINDINGS_TAG = "findings"  # a cell whose output the page shows right under its title
 CONTENTS_HEADING = "On this page"
+CONTENTS_CELL_ID = "on-this-page"
 
 
 def heading_anchor(text: str) -> str:
@@ -223,7 +241,10 @@ def reader_outline(notebook):
     contents = []
     if len(sections) >= 2:
         links = "\n".join(f"- [{text}](#{heading_anchor(text)})" for text in sections)
-        contents = [nbformat.v4.new_markdown_cell(f"**{CONTENTS_HEADING}**\n\n{links}")]
+        # A fixed id (nbformat would draw a random one): the same page gives the same bytes.
+        contents = [
+            nbformat.v4.new_markdown_cell(f"**{CONTENTS_HEADING}**\n\n{links}", id=CONTENTS_CELL_ID)
+        ]
     outlined = nbformat.from_dict(dict(notebook))
     outlined.cells = [cells[0], *findings, *contents, *rest]
     return outlined

@@ -188,6 +188,30 @@ def test_findings_and_contents_come_right_under_the_title(tmp_path):
     assert page.count("KWEB took in most") == 1
 
 
+def test_a_page_rendered_again_is_the_same_bytes_with_or_without_code(tmp_path):
+    """Pages are rendered by one exporter per process (site._page_exporter): a page rendered
+    twice, also after a page that shows its code, gives the same bytes, its contents included."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# Flows"),
+        nbformat.v4.new_markdown_cell("## Load the data"),
+        nbformat.v4.new_code_cell("print('secret_code')"),
+        nbformat.v4.new_markdown_cell("## Who sold?"),
+    ]
+    path = tmp_path / "flows.ipynb"
+    nbformat.write(notebook, path)
+
+    def render(name: str, show_code: bool = False) -> bytes:
+        page = report.render_notebook_html(path, tmp_path / name, "Flows", {}, show_code)
+        return page.read_bytes()
+
+    first = render("first.html")
+    shown = render("shown.html", show_code=True)
+    assert render("again.html") == first
+    assert report.CONTENTS_HEADING.encode() in first
+    assert b"secret_code" not in first and b"secret_code" in shown
+
+
 def test_contents_list_a_section_a_code_cell_shows(tmp_path):
     """A section only some data call for is a `## ` heading shown by a code cell (show.section):
     the contents list it beside the Markdown cells' sections, and its link reaches it."""
