@@ -20,7 +20,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from notebook_pipeline import site
+from notebook_pipeline import kernel, site
 from notebook_pipeline.failures import NotebookStopped
 from notebook_pipeline.layout import ProjectLayout
 from notebook_pipeline.progress import RunDisplay
@@ -40,7 +40,8 @@ def _kernel_manager(log_file: Path, working_dir: Path, sockets_dir: Path):
     """A kernel manager class whose kernels start in `working_dir` (the run's staging project:
     the notebooks' relative paths point from there), write their own stderr and stdout to
     `log_file`, so kernel warnings do not interleave with the run's progress lines, and talk to
-    this process over Unix sockets in `sockets_dir` wherever ZeroMQ has them.
+    this process over Unix sockets in `sockets_dir` wherever ZeroMQ has them. The kernel runs
+    one notebook and ends: it starts without the project kernel's autoreload.
 
     Not over TCP ports: jupyter_client finds a free port by binding and closing it, and the
     kernel binds it a second later, so a kernel started at the same moment by another process
@@ -59,6 +60,9 @@ def _kernel_manager(log_file: Path, working_dir: Path, sockets_dir: Path):
             kwargs["cwd"] = str(working_dir)
             with open(log_file, "ab") as log:
                 return await super().start_kernel(stdout=log, stderr=log, **kwargs)
+
+        def format_kernel_cmd(self, extra_arguments=None):
+            return kernel.without_autoreload(super().format_kernel_cmd(extra_arguments))
 
     return KernelManagerWithLog
 

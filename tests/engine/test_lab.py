@@ -24,6 +24,7 @@ from jupyter_client.manager import KernelManager
 from repository import MAKE, PROJECT_KERNEL, ROOT
 
 from helpers.paths import DEFAULT_LAYOUT
+from notebook_pipeline import execution
 
 # One worker (pytest-xdist) runs these, so `make` registers the kernel in the environment once,
 # never twice at the same time.
@@ -95,6 +96,18 @@ def test_the_project_kernel_reloads_an_edited_module_without_restart(
         later = module.stat().st_mtime + 10
         os.utime(module, (later, later))
         assert evaluate(kernel, "pass", "edited_helper.answer()") == "after the edit"
+
+
+def test_a_run_starts_the_project_kernel_without_autoreload(project_kernel: str, tmp_path: Path):
+    """A run starts a kernel for one notebook, which has nothing to reload: the kernel JupyterLab
+    starts reloads, the run's starts without the autoreload lines, the rest of its command kept."""
+    with started_kernel(project_kernel, cwd=tmp_path) as kernel:
+        loaded = "get_ipython().extension_manager.loaded"
+        assert evaluate(kernel, "pass", f"'IPython.extensions.autoreload' in {loaded}")
+    runs_kernel = execution._kernel_manager(tmp_path / "kernel.log", tmp_path, tmp_path)
+    lab_command = KernelManager(kernel_name=project_kernel).format_kernel_cmd()
+    run_command = runs_kernel(kernel_name=project_kernel).format_kernel_cmd()
+    assert [a for a in lab_command if "autoreload" not in a] == run_command != lab_command
 
 
 def test_beside_the_notebooks_the_project_kernel_works_in_the_project_root(project_kernel: str):
