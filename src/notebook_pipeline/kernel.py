@@ -43,12 +43,34 @@ def startup_argument(line: str) -> str:
     return f"--IPKernelApp.exec_lines={line}"
 
 
-def without_autoreload(command: list[str]) -> list[str]:
-    """A kernel command without the autoreload lines: a kernel started for one notebook has
-    nothing to reload, and autoreload would look at every imported module before each cell
-    (most of a second over a notebook of the study)."""
+# ipykernel's own launcher (ipykernel_launcher.py), with the module debugpy mapped to None:
+# importing it then fails, and ipykernel starts without its debugger, as where debugpy is not
+# installed.
+LAUNCH_WITHOUT_DEBUGGER = (
+    "import sys\n"
+    "if sys.path[0] == '':\n"
+    "    del sys.path[0]\n"
+    "sys.modules['debugpy'] = None\n"
+    "from ipykernel import kernelapp\n"
+    "kernelapp.launch_new_instance()"
+)
+_IPYKERNEL_LAUNCHER = ["-m", "ipykernel_launcher"]
+_FOR_THE_DEBUGGER = "-Xfrozen_modules=off"  # ipykernel's kernelspec adds it for debugpy
+
+
+def for_one_notebook(command: list[str]) -> list[str]:
+    """A kernel command as a run starts it, for one notebook that nobody attaches to: without
+    the autoreload lines (nothing to reload; autoreload would look at every imported module
+    before each cell, most of a second over a notebook of the study) and, for ipykernel's
+    Python kernel, without its debugger (importing debugpy is a fifth of the kernel's start).
+    Any other kernel's command is kept as it is, but for the autoreload lines."""
     dropped = {startup_argument(line) for line in AUTORELOAD_LINES}
-    return [argument for argument in command if argument not in dropped]
+    kept = [argument for argument in command if argument not in dropped]
+    for at in range(len(kept) - 1):
+        if kept[at : at + 2] == _IPYKERNEL_LAUNCHER:
+            before = [argument for argument in kept[:at] if argument != _FOR_THE_DEBUGGER]
+            return [*before, "-c", LAUNCH_WITHOUT_DEBUGGER, *kept[at + 2 :]]
+    return kept
 
 
 def register_kernel(layout: ProjectLayout, prefix: str = sys.prefix) -> tuple[str, Path]:

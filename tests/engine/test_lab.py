@@ -19,12 +19,14 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import nbformat
 import pytest
+import yaml
+from diamond_project import PIPELINE, make_diamond_project, run, statuses, write_notebook
 from jupyter_client.manager import KernelManager
 from repository import MAKE, PROJECT_KERNEL, ROOT
 
 from helpers.paths import DEFAULT_LAYOUT
-from notebook_pipeline import execution
 
 # One worker (pytest-xdist) runs these, so `make` registers the kernel in the environment once,
 # never twice at the same time.
@@ -98,16 +100,40 @@ def test_the_project_kernel_reloads_an_edited_module_without_restart(
         assert evaluate(kernel, "pass", "edited_helper.answer()") == "after the edit"
 
 
-def test_a_run_starts_the_project_kernel_without_autoreload(project_kernel: str, tmp_path: Path):
-    """A run starts a kernel for one notebook, which has nothing to reload: the kernel JupyterLab
-    starts reloads, the run's starts without the autoreload lines, the rest of its command kept."""
+# What a kernel has loaded of the two things a researcher's kernel needs and a run's does not.
+KERNEL_EXTRAS = (
+    "{'autoreload': 'IPython.extensions.autoreload' in get_ipython().extension_manager.loaded,"
+    " 'debugger': __import__('sys').modules.get('debugpy') is not None}"
+)
+
+
+def test_a_run_starts_the_project_kernel_without_autoreload_or_debugger(
+    project_kernel: str, tmp_path: Path
+):
+    """A run starts a kernel for one notebook, which has nothing to reload and nobody to attach a
+    debugger: the kernel JupyterLab starts has both, the run's neither."""
     with started_kernel(project_kernel, cwd=tmp_path) as kernel:
-        loaded = "get_ipython().extension_manager.loaded"
-        assert evaluate(kernel, "pass", f"'IPython.extensions.autoreload' in {loaded}")
-    runs_kernel = execution._kernel_manager(tmp_path / "kernel.log", tmp_path, tmp_path)
-    lab_command = KernelManager(kernel_name=project_kernel).format_kernel_cmd()
-    run_command = runs_kernel(kernel_name=project_kernel).format_kernel_cmd()
-    assert [a for a in lab_command if "autoreload" not in a] == run_command != lab_command
+        assert evaluate(kernel, "pass", KERNEL_EXTRAS) == {"autoreload": True, "debugger": True}
+
+    (tmp_path / "project").mkdir()
+    project = make_diamond_project(tmp_path / "project")
+    for notebook in project.notebooks_dir.glob("*.ipynb"):
+        notebook.unlink()
+    probe = {"inputs": ["data/raw/numbers.txt"], "outputs": ["data/processed/extras.json"]}
+    project.pipeline_file.write_text(yaml.safe_dump({**PIPELINE, "notebooks": {"probe": probe}}))
+    write_notebook(
+        project.notebooks_dir / "probe.ipynb",
+        'processed_dir = "data/processed"',
+        "from pathlib import Path\n"
+        f"Path(processed_dir, 'extras.json').write_text(repr({KERNEL_EXTRAS}))",
+    )
+    notebook = nbformat.read(project.notebooks_dir / "probe.ipynb", as_version=4)
+    notebook.metadata["kernelspec"]["name"] = project_kernel
+    nbformat.write(notebook, project.notebooks_dir / "probe.ipynb")
+
+    assert statuses(run(project)) == {"probe": "executed"}
+    extras = (project.processed_dir / "extras.json").read_text()
+    assert ast.literal_eval(extras) == {"autoreload": False, "debugger": False}
 
 
 def test_beside_the_notebooks_the_project_kernel_works_in_the_project_root(project_kernel: str):
