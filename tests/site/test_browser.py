@@ -4,10 +4,11 @@ outside the report folder blocked and counted.
 
 Never a downloaded browser (`playwright install` is not used): .ci/run installs Debian's
 chromium and sets CHINAFLOWS_REQUIRE_BROWSER=1, which turns the skip below into a failure, so
-that CI cannot pass without running these tests. Full-page screenshots of every page, at 1100
-and at 400 px, are kept in $CHINAFLOWS_SCREENSHOTS_DIR, else in the test's temporary folder
-(printed with -s). Every page is checked for accessibility by axe-core (the script that
-axe-playwright-python bundles, run inside the page: nothing is fetched).
+that CI cannot pass without running these tests. With $CHINAFLOWS_SCREENSHOTS_DIR set, a
+full-page screenshot of every page at 1100 and at 400 px is kept there for a person to read
+(each takes a few seconds of chromium's time, so a plain `make test` takes none). Every page
+is checked for accessibility by axe-core (the script that axe-playwright-python bundles, run
+inside the page: nothing is fetched).
 """
 
 from __future__ import annotations
@@ -75,11 +76,22 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def screenshots(tmp_path_factory) -> Path:
-    folder = Path(os.environ.get(SCREENSHOTS_DIR) or tmp_path_factory.mktemp("screenshots"))
+def screenshots() -> Path | None:
+    """The folder that keeps full-page screenshots for a person to read ($SCREENSHOTS_DIR); None
+    (no screenshots taken) when it is not set."""
+    if not os.environ.get(SCREENSHOTS_DIR):
+        return None
+    folder = Path(os.environ[SCREENSHOTS_DIR])
     folder.mkdir(parents=True, exist_ok=True)
     print(f"\nscreenshots: {folder}")
     return folder
+
+
+def keep_screenshot(page, screenshots: Path | None, name: str) -> None:
+    """A full-page screenshot of `page` as it is shown now, as screenshots/<name>.png (none
+    without a screenshots folder)."""
+    if screenshots is not None:
+        page.screenshot(path=screenshots / f"{name}.png", full_page=True)
 
 
 @dataclass
@@ -211,7 +223,7 @@ def test_every_page_renders_offline_from_disk(
     check_narrow_screen(loaded, name, screenshots)
     assert accessibility_violations(loaded.page, LAYOUT_RULES) == {}, (name, "at 400 px")
     loaded.page.set_viewport_size(READING_VIEWPORT)
-    loaded.page.screenshot(path=screenshots / f"{name}_1100.png", full_page=True)
+    keep_screenshot(loaded.page, screenshots, f"{name}_1100")
     assert accessibility_violations(loaded.page) == {}, (name, "at 1100 px")
 
     assert loaded.outside_requests == [], (name, loaded.outside_requests)
@@ -240,7 +252,9 @@ def test_every_page_renders_offline_from_disk(
     if sample and name != "03_sovereign_survey":  # 03 shows no fund flows
         assert loaded.visible(".sample-mark"), f"{name}: the sample mark is not visible"
         assert SAMPLE_MARK in loaded.page.locator(".sample-mark").first.inner_text().lower()
-    assert {f"{name}_400.png", f"{name}_1100.png"} <= {p.name for p in screenshots.glob("*.png")}
+    if screenshots is not None:
+        kept = {p.name for p in screenshots.glob("*.png")}
+        assert {f"{name}_400.png", f"{name}_1100.png"} <= kept
 
 
 READING_VIEWPORT = {"width": 1100, "height": 900}
@@ -264,9 +278,9 @@ def check_chart_palette_and_text(loaded: LoadedPage, name: str) -> None:
         assert not {"#1b7f5b", "#b3412e"} & first, "red against green"
 
 
-def check_narrow_screen(loaded: LoadedPage, name: str, screenshots: Path) -> None:
+def check_narrow_screen(loaded: LoadedPage, name: str, screenshots: Path | None) -> None:
     """At 400 px the page is no wider than the screen (a wide table or chart scrolls inside its
-    own box), a chart keeps a readable width, and the page is screenshot for a person to read."""
+    own box), a chart keeps a readable width; the page is screenshot for a person to read."""
     loaded.page.set_viewport_size(NARROW_VIEWPORT)
     page_width, screen_width = loaded.page.evaluate(
         "[document.documentElement.scrollWidth, window.innerWidth]"
@@ -276,7 +290,7 @@ def check_narrow_screen(loaded: LoadedPage, name: str, screenshots: Path) -> Non
     )
     for image in loaded.images():
         assert image["shown_width"] >= MIN_CHART_PX, (name, image)
-    loaded.page.screenshot(path=screenshots / f"{name}_400.png", full_page=True)
+    keep_screenshot(loaded.page, screenshots, f"{name}_400")
 
 
 # axe-core's rules for WCAG 2.0, 2.1 and 2.2 at levels A and AA (text contrast, alt text, the
@@ -368,7 +382,7 @@ def test_markup_in_the_raw_data_is_shown_as_text(own_data_run, open_page, screen
         literal = page.get_by_text(HOSTILE)
         if any(literal.nth(i).is_visible() for i in range(literal.count())):
             shown_on.append(name)
-            page.screenshot(path=screenshots / f"hostile_{name}.png", full_page=True)
+            keep_screenshot(page, screenshots, f"hostile_{name}")
     assert {"01_clean_data", "04_summary"} <= set(shown_on), shown_on
 
 
