@@ -20,7 +20,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from notebook_pipeline import kernel, site
+from notebook_pipeline import kernel, notebook_page
 from notebook_pipeline.failures import NotebookStopped
 from notebook_pipeline.layout import ProjectLayout
 from notebook_pipeline.progress import RunDisplay
@@ -193,10 +193,10 @@ def run_and_render(
     project: ProjectLayout,
     report_staging: Path,
     display: RunDisplay,
-    page: site.PageContext,
+    page: notebook_page.PageContext,
 ) -> float:
     """Execute `step` in the staging project and render its page beside the executed notebook
     in `report_staging`; returns the seconds the execution took."""
     seconds = execute_step(step, parameters, project, report_staging, display)
-    site.render_page(step, parameters, report_staging, page, project)
+    notebook_page.render_page(step, parameters, report_staging, page, project)
     return seconds

@@ -184,11 +184,12 @@ def engine_base_sha256() -> str:
 
 # The engine's page rendering: the renderer and every template it reads. Part of every page's
 # key (page_fingerprint), not of the execution key.
-PAGE_RENDERING = ("site.py", "templates")
+PAGE_RENDERING = ("notebook_page.py", "site.py", "templates")
 
 
 def page_rendering_sha256() -> str:
-    """Digest of the engine's page rendering (PAGE_RENDERING: site.py and its templates)."""
+    """Digest of the engine's page rendering (PAGE_RENDERING: notebook_page.py, site.py and
+    their templates)."""
     engine = Path(__file__).parent
     return digest({name: path_sha256(engine / name) for name in PAGE_RENDERING})
 

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from notebook_pipeline import fingerprint, provenance, site
+from notebook_pipeline import fingerprint, notebook_page, provenance, site
 from notebook_pipeline.execution import (
     KERNEL_LOG_SUFFIX,
     code_cell_count,
@@ -174,7 +174,7 @@ class _Run:
             project = make_staging_project(self.layout, work, lock_timeout=self.lock_timeout)
             self.project = project
             self.pipeline = pipeline
-            self.page = site.PageContext(
+            self.page = notebook_page.PageContext(
                 self.layout, as_of, self.layout.report_dir(as_of), pipeline, self.show_code
             )
             report_staging.mkdir(parents=True)
@@ -318,7 +318,7 @@ class _Run:
             self.display.cached(record.name)
         else:
             clock = time.perf_counter()
-            site.render_page(step, record.parameters, report_staging, self.page, project)
+            notebook_page.render_page(step, record.parameters, report_staging, self.page, project)
             record.seconds = time.perf_counter() - clock
             record.status = "rendered"
             self.cache.store_page(
@@ -379,7 +379,9 @@ class _Run:
         if executed.exists():
             failed = self.layout.failed_reports_dir / self.as_of
             page = dataclasses.replace(self.page, published_dir=failed, show_code=True)
-            site.render_page(step, parameters[step.name], report_staging, page, self.project)
+            notebook_page.render_page(
+                step, parameters[step.name], report_staging, page, self.project
+            )
         with publishing_lock(self.layout, self.lock_timeout):
             failed = keep_failed_run(report_staging, self.layout, self.as_of)
         raise notebook_failure(

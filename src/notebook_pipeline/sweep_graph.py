@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from notebook_pipeline import files, fingerprint, site
+from notebook_pipeline import files, fingerprint, notebook_page, site
 from notebook_pipeline.failures import ExitCode, RunFailed, notebook_failure
 from notebook_pipeline.layout import ProjectLayout
 from notebook_pipeline.ownership import own_folder, release_folder
@@ -221,7 +221,7 @@ def execute_task(
             status = "cached"
             if cached is None:
                 status = "executed"
-                page = site.PageContext(
+                page = notebook_page.PageContext(
                     layout,
                     task.as_of,
                     layout.root / task.page_folder,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from notebook_pipeline import files, fingerprint, provenance, site, sweep_spec
+from notebook_pipeline import files, fingerprint, notebook_page, provenance, site, sweep_spec
 from notebook_pipeline.errors import InvalidDataError, InvalidParameterError
 from notebook_pipeline.failures import ExitCode, RunFailed
 from notebook_pipeline.layout import ProjectLayout
@@ -241,7 +241,7 @@ def _publish_combination(
     folder.mkdir()
     combination_context = dataclasses.replace(context, as_of=combination.as_of)
     nav = site.combination_page_nav(sweep.title)
-    page = site.PageContext(
+    page = notebook_page.PageContext(
         layout, combination.as_of, layout.root / relative, pipeline, context.show_code, nav
     )
     steps = [results[combination.plan_keys[step.name]] for step in pipeline.steps]
@@ -266,7 +266,9 @@ def _publish_combination(
                     )
                     for other in steps:
                         restore_outputs(cache.entry(other.step_name, other.key), project.root)
-                site.render_page(step, combination.parameters[step.name], folder, page, project)
+                notebook_page.render_page(
+                    step, combination.parameters[step.name], folder, page, project
+                )
                 cache.store_page(
                     step.name,
                     result.key,
@@ -402,7 +404,7 @@ def _run_sweep_page(layout, pipeline, sweep_page, content, published, work, cont
         alone = dataclasses.replace(
             pipeline, steps=(step,), study=dataclasses.replace(pipeline.study, page_facts="")
         )
-        page = site.PageContext(layout, as_of, published, alone, context.show_code, nav)
+        page = notebook_page.PageContext(layout, as_of, published, alone, context.show_code, nav)
         seconds = run_and_render(step, parameters, project, report, RunDisplay(), page)
         cache.store(
             step.name,

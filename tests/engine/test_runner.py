@@ -40,7 +40,7 @@ from diamond_project import (
 )
 
 from helpers.paths import ProjectLayout
-from notebook_pipeline import execution, failures, fingerprint, progress, site, staging
+from notebook_pipeline import execution, failures, fingerprint, notebook_page, progress, staging
 from notebook_pipeline.failures import ExitCode, RunFailed
 from notebook_pipeline.run import run_pipeline
 from notebook_pipeline.step_cache import StepCache
@@ -104,7 +104,7 @@ def test_jobs_bounds_the_notebooks_running_at_once(project, monkeypatch):
         (folder / f"{step.name}.html").write_text("page")
 
     monkeypatch.setattr(execution, "execute_step", counting)
-    monkeypatch.setattr(site, "render_page", render)
+    monkeypatch.setattr(notebook_page, "render_page", render)
     run(project, jobs=1)
     assert most[0] == 1
     most[0] = 0
@@ -282,7 +282,7 @@ def test_page_key_covers_rendering_title_show_code_as_of_outline_and_the_executi
 
 def test_page_rendering_digest_follows_the_renderer_and_every_template(tmp_path_factory):
     engine = Path(fingerprint.__file__).parent
-    assert fingerprint.PAGE_RENDERING == ("site.py", "templates")
+    assert fingerprint.PAGE_RENDERING == ("notebook_page.py", "site.py", "templates")
     templates = [p for p in (engine / "templates").rglob("*") if p.is_file()]
     assert any(p.parent.name != "templates" for p in templates)  # nbconvert's, one level down
     code = "from notebook_pipeline import fingerprint; print(fingerprint.page_rendering_sha256())"
@@ -294,7 +294,12 @@ def test_page_rendering_digest_follows_the_renderer_and_every_template(tmp_path_
 
     original = rendering_digest()
     assert original == fingerprint.page_rendering_sha256()
-    for edited in ["site.py", "templates/nbconvert/report_page/index.html.j2", "progress.py"]:
+    for edited in [
+        "notebook_page.py",
+        "site.py",
+        "templates/nbconvert/report_page/index.html.j2",
+        "progress.py",
+    ]:
         folder = tmp_path_factory.mktemp("engine")
         copy, env = engine_copy(folder, lambda c, edited=edited: _append(c / edited, "\n"))
         assert imported_engine(env) == copy

@@ -29,7 +29,7 @@ from helpers.ingest.fund_flows import fund_sources
 from helpers.paths import DEFAULT_LAYOUT
 from helpers.present.page_facts import PROCESSED_DIR, page_facts, read_flows_source
 from helpers.present.show import SAMPLE_MARK
-from notebook_pipeline import site as report
+from notebook_pipeline import notebook_page
 
 AS_OF = "2025-12-31"
 MAX_PAGE_BYTES = 2 * 1024 * 1024
@@ -81,7 +81,7 @@ def test_make_publishable_writes_project_relative_paths(tmp_path):
     executed = executed_notebook(tmp_path, project)
 
     assert (
-        report.make_publishable(
+        notebook_page.make_publishable(
             executed, project, published_as=project / "reports" / AS_OF / "01_page.ipynb"
         )
         == executed
@@ -97,20 +97,20 @@ def test_make_publishable_writes_project_relative_paths(tmp_path):
     assert outputs[2]["evalue"] == "bad file data/raw/events.csv"
     assert outputs[2]["traceback"] == ["File src/helpers/load.py:10, in read()"]
 
-    report.make_publishable(executed, project)  # a second pass changes nothing
+    notebook_page.make_publishable(executed, project)  # a second pass changes nothing
     assert executed.read_text(encoding="utf-8") == text
 
 
 def test_make_publishable_keeps_only_the_name_of_a_path_outside_the_project(tmp_path):
     executed = executed_notebook(tmp_path, tmp_path / "elsewhere")
-    report.make_publishable(executed, tmp_path / "project")
+    notebook_page.make_publishable(executed, tmp_path / "project")
     papermill = nbformat.read(executed, as_version=4).metadata["papermill"]
     assert papermill["input_path"] == "01_page.ipynb"
 
 
 def test_page_is_self_contained_and_opens_with_its_parameters(tmp_path):
     executed = executed_notebook(tmp_path, tmp_path / "project")
-    page = report.render_notebook_html(
+    page = notebook_page.render_notebook_html(
         executed,
         tmp_path / "01_page.html",
         "A <page>",
@@ -139,7 +139,7 @@ def test_page_header_shows_what_a_reader_cares_about_and_links_the_pages_around(
         "previous": {"name": "00_intro", "title": "Intro <1>"},
         "next": None,
     }
-    page = report.render_notebook_html(
+    page = notebook_page.render_notebook_html(
         executed,
         tmp_path / "01_page.html",
         "P",
@@ -170,17 +170,17 @@ def test_findings_and_contents_come_right_under_the_title(tmp_path):
     ]
     path = tmp_path / "flows.ipynb"
     nbformat.write(notebook, path)
-    page = report.render_notebook_html(path, tmp_path / "flows.html", "Flows", {}).read_text(
+    page = notebook_page.render_notebook_html(path, tmp_path / "flows.html", "Flows", {}).read_text(
         encoding="utf-8"
     )
     order = [
         page.index('id="Flows"'),
         page.index("KWEB took in most"),
-        page.index(report.CONTENTS_HEADING),
+        page.index(notebook_page.CONTENTS_HEADING),
         page.index('id="Load-the-data"'),
     ]
     assert order == sorted(order)
-    contents = page[page.index(report.CONTENTS_HEADING) : page.index('id="Load-the-data"')]
+    contents = page[page.index(notebook_page.CONTENTS_HEADING) : page.index('id="Load-the-data"')]
     targets = re.findall(r'href="#([^"]+)"', contents)
     assert len(targets) == 3
     for target in targets:  # every link of the contents reaches its heading
@@ -189,8 +189,9 @@ def test_findings_and_contents_come_right_under_the_title(tmp_path):
 
 
 def test_a_page_rendered_again_is_the_same_bytes_with_or_without_code(tmp_path):
-    """Pages are rendered by one exporter per process (site._page_exporter): a page rendered
-    twice, also after a page that shows its code, gives the same bytes, its contents included."""
+    """Pages are rendered by one exporter per process (notebook_page._page_exporter): a page
+    rendered twice, also after a page that shows its code, gives the same bytes, its contents
+    included."""
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [
         nbformat.v4.new_markdown_cell("# Flows"),
@@ -202,13 +203,13 @@ def test_a_page_rendered_again_is_the_same_bytes_with_or_without_code(tmp_path):
     nbformat.write(notebook, path)
 
     def render(name: str, show_code: bool = False) -> bytes:
-        page = report.render_notebook_html(path, tmp_path / name, "Flows", {}, show_code)
+        page = notebook_page.render_notebook_html(path, tmp_path / name, "Flows", {}, show_code)
         return page.read_bytes()
 
     first = render("first.html")
     shown = render("shown.html", show_code=True)
     assert render("again.html") == first
-    assert report.CONTENTS_HEADING.encode() in first
+    assert notebook_page.CONTENTS_HEADING.encode() in first
     assert b"secret_code" not in first and b"secret_code" in shown
 
 
@@ -227,10 +228,10 @@ def test_contents_list_a_section_a_code_cell_shows(tmp_path):
     ]
     path = tmp_path / "sweep.ipynb"
     nbformat.write(notebook, path)
-    page = report.render_notebook_html(path, tmp_path / "sweep.html", "Sweep", {}).read_text(
+    page = notebook_page.render_notebook_html(path, tmp_path / "sweep.html", "Sweep", {}).read_text(
         encoding="utf-8"
     )
-    contents = page[page.index(report.CONTENTS_HEADING) : page.index('id="Did-it-hold')]
+    contents = page[page.index(notebook_page.CONTENTS_HEADING) : page.index('id="Did-it-hold')]
     targets = re.findall(r'href="#([^"]+)"', contents)
     assert targets == ["Did-it-hold-over-time?", "Which-runs?"]
     for target in targets:
@@ -239,7 +240,7 @@ def test_contents_list_a_section_a_code_cell_shows(tmp_path):
 
 def test_page_with_code_and_user_data(tmp_path):
     executed = executed_notebook(tmp_path, tmp_path / "project")
-    page = report.render_notebook_html(
+    page = notebook_page.render_notebook_html(
         executed,
         tmp_path / "p.html",
         "P",
@@ -256,7 +257,7 @@ def test_page_with_code_and_user_data(tmp_path):
 
 def test_page_without_a_fund_flows_source_states_none(tmp_path):
     executed = executed_notebook(tmp_path, tmp_path / "project")
-    page = report.render_notebook_html(
+    page = notebook_page.render_notebook_html(
         executed, tmp_path / "p.html", "P", {"as_of": AS_OF}
     ).read_text(encoding="utf-8")
     assert f"<tr><th>data as of</th><td>{AS_OF}</td></tr>" in page  # from the parameters

@@ -11,7 +11,7 @@ import pytest
 from page_checks import HYPHEN_MINUS, chart_colours, chart_svgs, reader_defects, smallest_text_px
 
 from helpers.present import plots, show
-from notebook_pipeline.site import CONTENTS_HEADING
+from notebook_pipeline.notebook_page import CONTENTS_HEADING
 
 # Both notebooks run in a shared run (conftest.sweep_pages, tests/support/sweep_pages.py: once for
 # the whole test run, on any worker).

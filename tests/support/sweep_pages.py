@@ -17,7 +17,7 @@ from repository import PROJECT_KERNEL
 from sweep_manifests import methods_sweep, month_ends_sweep
 
 from helpers.paths import DEFAULT_LAYOUT
-from notebook_pipeline.site import render_notebook_html
+from notebook_pipeline.notebook_page import render_notebook_html
 
 NOTEBOOK = "notebooks/sweep_robustness.ipynb"
 
