@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,9 +29,37 @@ def describe_source(table: pd.DataFrame) -> pd.Series:
     return table["source_publisher"] + " (" + date + "): " + url
 
 
+# The facts tables this process has read and validated, by name and content: a run's pre-flight
+# and then its notebooks read the same tables, and so do the tests, in many copies of a project.
+_VALIDATED: dict[tuple[str, str], pd.DataFrame] = {}
+_VALIDATED_MOST = 64
+
+
 def read_raw_table(path: str | Path, name: str) -> pd.DataFrame:
-    """Read and validate the raw facts table `name` (a key of helpers.paths.RAW_FILES)."""
+    """Read and validate the raw facts table `name` (a key of helpers.paths.RAW_FILES). A file
+    whose bytes were read before in this process is not parsed again: a copy is returned."""
     path = Path(path)
+    before = _content_sha256(path)
+    key = (name, before)
+    if key in _VALIDATED:
+        return _VALIDATED[key].copy()
+    table = _read_and_validate(path, name)
+    if before is not None and _content_sha256(path) == before:  # unchanged while it was read
+        if len(_VALIDATED) >= _VALIDATED_MOST:
+            del _VALIDATED[next(iter(_VALIDATED))]  # the oldest
+        _VALIDATED[key] = table.copy()
+    return table
+
+
+def _content_sha256(path: Path) -> str | None:
+    """SHA-256 of the file's bytes; None if it cannot be read (the reader says why)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _read_and_validate(path: Path, name: str) -> pd.DataFrame:
     schema = RAW_SCHEMAS[name]
     table = parse_flags(read_csv_text(path), schema, path)
     table = validate(table, schema, path)

@@ -191,6 +191,24 @@ def test_empty_boolean(tmp_path, flows_rows):
     assert error.problems == ["line 6, column 'verified': the cell is empty"]
 
 
+def test_a_table_read_again_is_the_same_and_a_changed_file_is_read_anew(tmp_path, flows_rows):
+    """The tables read before are kept by content: a copy is handed out, which the caller may
+    change, and a file whose bytes changed is parsed and validated again."""
+    path = write_rows(tmp_path / "reported_flows.csv", flows_rows)
+    first = load.read_raw_table(path, "reported_flows")
+    first.loc[first.index[0], "verified"] = not first["verified"].iloc[0]
+    again = load.read_raw_table(path, "reported_flows")
+    assert again["verified"].tolist() == [c.lower() == "true" for c in read_column(flows_rows)]
+
+    set_cell(flows_rows, 1, "verified", "maybe")
+    write_rows(path, flows_rows)
+    assert refused(path).problems == ["line 2, column 'verified': 'maybe' is not true or false"]
+
+
+def read_column(rows: list[list[str]], column: str = "verified") -> list[str]:
+    return [row[rows[0].index(column)] for row in rows[1:]]
+
+
 def test_booleans_are_case_insensitive(tmp_path, flows_rows):
     set_cell(flows_rows, 1, "verified", "TRUE")
     set_cell(flows_rows, 2, "verified", "False")
