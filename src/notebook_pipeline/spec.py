@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import copy
 import datetime as dt
+import functools
 import graphlib
 import importlib
 import math
@@ -161,8 +163,14 @@ def page_outline(pipeline: Pipeline, step: NotebookStep) -> dict[str, Any]:
 
 
 def pipeline_declaration(layout: ProjectLayout) -> dict[str, Any]:
-    """pipeline.yaml as YAML reads it."""
-    return yaml.safe_load(layout.pipeline_file.read_text(encoding="utf-8"))
+    """pipeline.yaml as YAML reads it (the caller's own copy)."""
+    return copy.deepcopy(_parsed_yaml(layout.pipeline_file.read_text(encoding="utf-8")))
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed_yaml(text: str) -> Any:
+    # A run reads pipeline.yaml for its steps, its sweeps and its sweep page: parsed once per text.
+    return yaml.safe_load(text)
 
 
 def load_pipeline(layout: ProjectLayout) -> Pipeline:

@@ -19,6 +19,7 @@ from notebook_pipeline.spec import (
     load_pipeline,
     notebook_parameters,
     page_outline,
+    pipeline_declaration,
     resolve_parameters,
     upstream_steps,
     validate_iso_date,
@@ -65,6 +66,17 @@ def write_notebook(path: Path, parameters_source: str | None, other_source: str 
 @pytest.fixture(scope="module")
 def real_pipeline() -> Pipeline:
     return load_pipeline(DEFAULT_LAYOUT)
+
+
+def test_each_reader_of_pipeline_yaml_gets_its_own_copy_of_what_the_file_says(tmp_path):
+    """pipeline.yaml is parsed once per text in a process: what one reader changes, the next
+    does not see, and an edited file is read as it is now."""
+    layout = ProjectLayout(tmp_path)
+    layout.pipeline_file.write_text("notebooks:\n  first: {parameters: {n: 1}}\n")
+    pipeline_declaration(layout)["notebooks"]["first"]["parameters"]["n"] = 2
+    assert pipeline_declaration(layout) == {"notebooks": {"first": {"parameters": {"n": 1}}}}
+    layout.pipeline_file.write_text("notebooks:\n  first: {parameters: {n: 3}}\n")
+    assert pipeline_declaration(layout) == {"notebooks": {"first": {"parameters": {"n": 3}}}}
 
 
 def test_real_pipeline_has_four_steps_in_order(real_pipeline):
