@@ -41,7 +41,8 @@ def _kernel_manager(log_file: Path, working_dir: Path, sockets_dir: Path):
     the notebooks' relative paths point from there), write their own stderr and stdout to
     `log_file`, so kernel warnings do not interleave with the run's progress lines, and talk to
     this process over Unix sockets in `sockets_dir` wherever ZeroMQ has them. The kernel runs
-    one notebook and ends: it starts without autoreload or debugger (kernel.for_one_notebook).
+    one notebook and ends: it starts without autoreload, debugger or history
+    (kernel.for_one_notebook).
 
     Not over TCP ports: jupyter_client finds a free port by binding and closing it, and the
     kernel binds it a second later, so a kernel started at the same moment by another process

@@ -100,20 +100,23 @@ def test_the_project_kernel_reloads_an_edited_module_without_restart(
         assert evaluate(kernel, "pass", "edited_helper.answer()") == "after the edit"
 
 
-# What a kernel has loaded of the two things a researcher's kernel needs and a run's does not.
+# What a kernel has of the three things a researcher's kernel needs and a run's does not.
 KERNEL_EXTRAS = (
     "{'autoreload': 'IPython.extensions.autoreload' in get_ipython().extension_manager.loaded,"
-    " 'debugger': __import__('sys').modules.get('debugpy') is not None}"
+    " 'debugger': __import__('sys').modules.get('debugpy') is not None,"
+    " 'history': get_ipython().history_manager.enabled}"
 )
 
 
-def test_a_run_starts_the_project_kernel_without_autoreload_or_debugger(
+def test_a_run_starts_the_project_kernel_without_autoreload_debugger_or_history(
     project_kernel: str, tmp_path: Path
 ):
-    """A run starts a kernel for one notebook, which has nothing to reload and nobody to attach a
-    debugger: the kernel JupyterLab starts has both, the run's neither."""
+    """A run starts a kernel for one notebook, which has nothing to reload, nobody to attach a
+    debugger and no researcher to recall its cells: the kernel JupyterLab starts has all three,
+    the run's none."""
+    everything = {"autoreload": True, "debugger": True, "history": True}
     with started_kernel(project_kernel, cwd=tmp_path) as kernel:
-        assert evaluate(kernel, "pass", KERNEL_EXTRAS) == {"autoreload": True, "debugger": True}
+        assert evaluate(kernel, "pass", KERNEL_EXTRAS) == everything
 
     (tmp_path / "project").mkdir()
     project = make_diamond_project(tmp_path / "project")
@@ -133,7 +136,7 @@ def test_a_run_starts_the_project_kernel_without_autoreload_or_debugger(
 
     assert statuses(run(project)) == {"probe": "executed"}
     extras = (project.processed_dir / "extras.json").read_text()
-    assert ast.literal_eval(extras) == {"autoreload": False, "debugger": False}
+    assert ast.literal_eval(extras) == dict.fromkeys(everything, False)
 
 
 def test_beside_the_notebooks_the_project_kernel_works_in_the_project_root(project_kernel: str):
