@@ -10,6 +10,8 @@ headline.json in exactly the format 04_summary writes (helpers.analysis.summary.
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,11 +48,18 @@ def invented_headline(
         "missing": [name for name, total in cohorts.items() if total is None],
         "sources": {},
     }
-    by_base = {
+    survey = {"base": survey_base, "by_base": copy.deepcopy(invented_survey_by_base())}
+    return summary.build_headline(flows_summary, survey)
+
+
+@functools.cache
+def invented_survey_by_base() -> dict[str, dict]:
+    """The invented survey's comparison under each base (the same in every headline: worked out
+    once, its power analysis being the slow part)."""
+    return {
         base: proportions.compare_shares(40.0, before, 55.0, after).to_dict()
         for base, (before, after) in SURVEY_SIZES.items()
     }
-    return summary.build_headline(flows_summary, {"base": survey_base, "by_base": by_base})
 
 
 @dataclass
