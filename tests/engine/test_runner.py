@@ -22,6 +22,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from built_once import built_once, process_from_json, process_to_json
 from diamond_project import (
     AS_OF,
     CELLS,
@@ -58,6 +59,21 @@ def ran(diamond_that_ran, tmp_path) -> ProjectLayout:
     """The diamond project after one run (`run(project)`): a copy of the run that the whole test
     run shares (conftest.diamond_that_ran), so that the test starts no kernel for it."""
     return copy_project(diamond_that_ran, tmp_path)
+
+
+@pytest.fixture
+def first_run_without_a_terminal(tmp_path_factory, tmp_path):
+    """`chinaflows run` in a separate process, its stderr not a terminal, on a new diamond
+    project: (the project it ran in, which tests only read; a copy of it; the finished
+    process). Run once for the tests that read what it printed (built_once.py)."""
+
+    def build(folder: Path) -> dict:
+        project = make_diamond_project(folder)
+        return {"project": str(folder), "result": process_to_json(cli(project, "--as-of", AS_OF))}
+
+    built = built_once(tmp_path_factory, "diamond_first_run_without_a_terminal", build)
+    ran_in = ProjectLayout(Path(built["project"]))
+    return ran_in, copy_project(ran_in.root, tmp_path), process_from_json(built["result"])
 
 
 @pytest.fixture
@@ -559,8 +575,8 @@ def test_log_lines_from_notebooks_at_once_stay_whole_lines():
     assert all(re.fullmatch(r"\S+ step\d: running", line) for line in written), written
 
 
-def test_without_a_terminal_each_event_is_a_timestamped_line(project):
-    result = cli(project, "--as-of", AS_OF)
+def test_without_a_terminal_each_event_is_a_timestamped_line(first_run_without_a_terminal):
+    ran_in, project, result = first_run_without_a_terminal
     assert result.returncode == ExitCode.OK, result.stderr
     lines = result.stderr.splitlines()
     stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00 "
@@ -568,8 +584,8 @@ def test_without_a_terminal_each_event_is_a_timestamped_line(project):
     for name in ["source", "left", "right", "join"]:
         assert any(re.search(rf"{name}: running$", line) for line in lines)
         assert any(re.search(rf"{name}: done in \d+\.\d s$", line) for line in lines)
-    assert result.stdout.strip() == str(project.report_dir(AS_OF) / "index.html")
-    again = cli(project, "--as-of", AS_OF)
+    assert result.stdout.strip() == str(ran_in.report_dir(AS_OF) / "index.html")
+    again = cli(project, "--as-of", AS_OF)  # in the copy
     assert sum("cached" in line for line in again.stderr.splitlines()) == 4
 
 
@@ -667,8 +683,9 @@ def test_staging_project_links_everything_but_processed(project):
     assert not (copy.root / project.work_dir.name).exists()
 
 
-def test_kernel_output_stays_out_of_the_terminal(project):
-    result = cli(project, "--as-of", AS_OF)
+def test_kernel_output_stays_out_of_the_terminal(first_run_without_a_terminal):
+    _, _, result = first_run_without_a_terminal
+    assert result.returncode == ExitCode.OK, result.stderr
     assert "IPKernelApp" not in result.stderr and "WARNING" not in result.stderr
 
 
