@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import subprocess
+
+import pytest
 
 from notebook_pipeline import provenance
 from notebook_pipeline.fingerprint import (
@@ -114,3 +117,11 @@ def test_the_study_dependencies_are_read_once_per_environment(tmp_path):
     assert provenance.project_package_versions(versions, "helpers", tmp_path) == fresh
     assert provenance.project_package_versions(versions, "helpers", tmp_path) == fresh
     assert len(list((tmp_path / "environments").glob("dependencies-helpers-*.json"))) == 1
+
+
+@pytest.mark.parametrize("package", ["helpers", "notebook_pipeline", "yaml", "pandas", "no_such"])
+def test_the_distributions_of_a_package_are_those_importlib_metadata_finds(package):
+    """The quick look at each distribution's top_level.txt finds what packages_distributions
+    finds in all of their metadata (pandas has no top_level.txt; PyYAML's names yaml)."""
+    expected = importlib.metadata.packages_distributions().get(package, [])
+    assert provenance._distributions_installing(package) == expected
