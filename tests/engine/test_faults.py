@@ -20,6 +20,7 @@ from pathlib import Path
 import psutil
 import pytest
 import yaml
+from built_once import built_once
 from diamond_project import (
     AS_OF,
     PIPELINE,
@@ -29,7 +30,7 @@ from diamond_project import (
     make_diamond_project,
     published,
     refuse_kernels,
-    run_once_for_all,
+    run,
     write_notebook,
 )
 from kill_at import MOMENT_ENV_VAR, MOMENTS
@@ -93,14 +94,23 @@ def project(tmp_path) -> ProjectLayout:
 
 @pytest.fixture(scope="session")
 def faulty_project_that_ran(tmp_path_factory) -> Path:
-    """The faulty project after one run with its switches off, once for the whole test run."""
-    return run_once_for_all(tmp_path_factory, faulty_project)
+    """The faulty project after a run with factor=3 and then one with its switches off, which
+    is what it publishes; once for the whole test run. The tests that kill a run with factor=3
+    while it publishes find its notebooks' executions in the step store."""
+
+    def build(folder: Path) -> dict:
+        project = faulty_project(folder)
+        run(project, overrides={"factor": 3})
+        run(project)
+        return {"project": str(project.root)}
+
+    return Path(built_once(tmp_path_factory, "faulty_project_that_ran", build)["project"])
 
 
 @pytest.fixture
 def ran(faulty_project_that_ran, tmp_path) -> ProjectLayout:
-    """The faulty project after one run with its switches off: a copy of the run that the whole
-    test run shares, so that the test starts no kernel for it."""
+    """The faulty project after its runs with its switches off and with factor=3: a copy of the
+    project that the whole test run shares, so that the test starts no kernel for them."""
     return copy_project(faulty_project_that_ran, tmp_path)
 
 
