@@ -619,6 +619,8 @@ def test_live_lines_show_each_notebook_state(project):
 
 
 def test_run_json_records_provenance(project):
+    notes = project.root / "NOTES.md"  # tracked, read by no notebook
+    notes.write_text("first\n")
     subprocess.run(["git", "init", "-q", str(project.root)], check=True)
     subprocess.run(["git", "-C", str(project.root), "add", "."], check=True)
     subprocess.run(
@@ -644,8 +646,10 @@ def test_run_json_records_provenance(project):
     total = (project.processed_dir / "total.txt").read_bytes()
     assert source["outputs"] == {"data/processed/total.txt": hashlib.sha256(total).hexdigest()}
 
-    (project.raw_dir / "numbers.txt").write_text("4 5 6\n")
-    assert run(project)["git"] == {"commit": commit, "dirty": True}
+    notes.write_text("second\n")  # the tree differs from the commit; no input changed
+    again = run(project)
+    assert again["git"] == {"commit": commit, "dirty": True}
+    assert set(statuses(again).values()) == {"cached"}
 
 
 # --- failure messages ------------------------------------------------------------------------
