@@ -57,7 +57,7 @@ LAUNCH_WITHOUT_DEBUGGER = (
 _IPYKERNEL_LAUNCHER = ["-m", "ipykernel_launcher"]
 _FOR_THE_DEBUGGER = "-Xfrozen_modules=off"  # ipykernel's kernelspec adds it for debugpy
 # A run's cells stay out of the researcher's IPython history (history.sqlite, shared by every
-# kernel that runs at once): recording them is a tenth of a bare kernel's time.
+# kernel that runs at once): recording them is about a sixth of a bare kernel's time.
 _WITHOUT_HISTORY = "--HistoryManager.enabled=False"
 
 

@@ -88,9 +88,8 @@ class StudyHooks:
     preflight: Preflight | None = None
     # Names of exceptions that mean bad input data when a notebook raises them (exit code 3).
     invalid_data_errors: tuple[str, ...] = ()
-    page_facts: str = (
-        ""  # "module:name": rows for each page's header (see notebook_page.render_page)
-    )
+    # "module:name": rows for each page's header (see notebook_page.render_page).
+    page_facts: str = ""
     headline: Headline | None = None
     template_inputs: tuple[str, ...] = ()  # what notebooks/_template.ipynb reads
 
