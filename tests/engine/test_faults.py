@@ -20,7 +20,6 @@ from pathlib import Path
 import psutil
 import pytest
 import yaml
-from built_once import built_once
 from diamond_project import (
     AS_OF,
     PIPELINE,
@@ -30,7 +29,7 @@ from diamond_project import (
     make_diamond_project,
     published,
     refuse_kernels,
-    run,
+    run_once_for_all,
     write_notebook,
 )
 from kill_at import MOMENT_ENV_VAR, MOMENTS
@@ -97,14 +96,7 @@ def faulty_project_that_ran(tmp_path_factory) -> Path:
     """The faulty project after a run with factor=3 and then one with its switches off, which
     is what it publishes; once for the whole test run. The tests that kill a run with factor=3
     while it publishes find its notebooks' executions in the step store."""
-
-    def build(folder: Path) -> dict:
-        project = faulty_project(folder)
-        run(project, overrides={"factor": 3})
-        run(project)
-        return {"project": str(project.root)}
-
-    return Path(built_once(tmp_path_factory, "faulty_project_that_ran", build)["project"])
+    return run_once_for_all(tmp_path_factory, faulty_project, earlier_overrides=({"factor": 3},))
 
 
 @pytest.fixture

@@ -114,13 +114,21 @@ def make_diamond_project(root: Path) -> ProjectLayout:
     return ProjectLayout(root)
 
 
-def run_once_for_all(tmp_path_factory, make: Callable[[Path], ProjectLayout]) -> Path:
-    """The project `make(folder)` builds, after one run of its notebooks (`run`): built once for
-    the whole test run, also under pytest-xdist (built_once.py), and named after `make`. Tests
-    never change it: each starts from a copy (copy_project)."""
+def run_once_for_all(
+    tmp_path_factory,
+    make: Callable[[Path], ProjectLayout],
+    earlier_overrides: tuple[dict, ...] = (),
+) -> Path:
+    """The project `make(folder)` builds, after one run of its notebooks (`run`), which is what
+    it publishes; before it, a run with each of `earlier_overrides`, whose executions its step
+    store then holds. Built once for the whole test run, also under pytest-xdist
+    (built_once.py), and named after `make`. Tests never change it: each starts from a copy
+    (copy_project)."""
 
     def build(folder: Path) -> dict:
         project = make(folder)
+        for overrides in earlier_overrides:
+            run(project, overrides=overrides)
         run(project)
         return {"project": str(project.root)}
 
