@@ -3,15 +3,18 @@ run in one process at once, each through the executor it is given."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from diamond_project import AS_OF, make_diamond_project
 
-from notebook_pipeline.execution import local_executor
+from notebook_pipeline.execution import _kernel_manager, local_executor
 from notebook_pipeline.run import run_pipeline
 
 pytestmark = pytest.mark.pipeline
@@ -46,3 +49,30 @@ def test_a_run_executes_through_the_executor_it_is_given(tmp_path):
 
     run_pipeline(project, as_of=AS_OF, executor=counted_executor)
     assert len(used) == 1
+
+
+def test_a_run_kernel_asked_to_end_exits_by_itself(tmp_path):
+    """A run's kernel, asked to end, exits by itself (status 0), not terminated by
+    jupyter_client once its wait is over (-SIGTERM), as in about three shutdowns of four before
+    LAUNCH_FOR_ONE_NOTEBOOK waited for ipykernel's control thread. Four kernels, one by one."""
+
+    async def run_and_end() -> int:
+        # The kernel's sockets in a folder of its own whose path is short enough for a socket,
+        # as a run gives them.
+        with tempfile.TemporaryDirectory() as sockets:
+            manager = _kernel_manager(tmp_path / "kernels.log", tmp_path, Path(sockets))
+            kernel = manager(kernel_name="python3")
+            await kernel.start_kernel()
+            process = kernel.provisioner.process
+            client = kernel.client()
+            client.start_channels()
+            await client.wait_for_ready(timeout=60)
+            await client.execute_interactive("total = 1 + 2", timeout=60)
+            client.stop_channels()
+            await kernel.shutdown_kernel()
+            return process.wait()
+
+    async def four_kernels() -> list[int]:
+        return [await run_and_end() for _ in range(4)]
+
+    assert asyncio.run(four_kernels()) == [0, 0, 0, 0]
