@@ -119,9 +119,18 @@ def test_the_study_dependencies_are_read_once_per_environment(tmp_path):
     assert len(list((tmp_path / "environments").glob("dependencies-helpers-*.json"))) == 1
 
 
+@pytest.fixture(scope="module")
+def every_package_distributions() -> dict[str, list[str]]:
+    """importlib.metadata's answer for every package (it reads the RECORD of every distribution
+    installed: most of a second), once for the module's tests."""
+    return importlib.metadata.packages_distributions()
+
+
 @pytest.mark.parametrize("package", ["helpers", "notebook_pipeline", "yaml", "pandas", "no_such"])
-def test_the_distributions_of_a_package_are_those_importlib_metadata_finds(package):
+def test_the_distributions_of_a_package_are_those_importlib_metadata_finds(
+    package, every_package_distributions
+):
     """The quick look at each distribution's top_level.txt finds what packages_distributions
     finds in all of their metadata (pandas has no top_level.txt; PyYAML's names yaml)."""
-    expected = importlib.metadata.packages_distributions().get(package, [])
+    expected = every_package_distributions.get(package, [])
     assert provenance._distributions_installing(package) == expected

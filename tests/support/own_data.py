@@ -7,7 +7,9 @@ show as text.
 
 Its run is shared (the session fixture `own_data_run` in conftest.py): the end-to-end test of
 your own data and the browser's test of markup in the data read it, and each case of the
-bad-input corpus starts from a copy of it.
+bad-input corpus starts from a copy of it. The run starts from the published run's step store
+(project_runs.seed_from_published_run): its survey is the shipped one, so the survey notebook is
+served from the store.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import shutil
 from pathlib import Path
 
 from built_once import process_to_json
-from project_runs import run
+from project_runs import run, seed_from_published_run
 
 from helpers.paths import RAW_FILES, USER_FUND_HISTORY_DIR, copy_project_inputs
 
@@ -71,4 +73,5 @@ def build_own_data_run(folder: Path) -> dict:
         shutil.copyfile(CORPUS_FILES / source, target)
     for raw_file, column in HOSTILE_CELLS.items():
         set_first_row(project / "data" / "raw" / raw_file, column, HOSTILE)
+    seed_from_published_run(folder, project)
     return {"project": str(project), "result": process_to_json(run(project))}
