@@ -61,7 +61,9 @@ def test_a_run_kernel_asked_to_end_exits_by_itself(tmp_path):
         # as a run gives them.
         with tempfile.TemporaryDirectory() as sockets:
             manager = _kernel_manager(tmp_path / "kernels.log", tmp_path, Path(sockets))
-            kernel = manager(kernel_name="python3")
+            # Terminated after 4 s rather than 2.5 (half the wait), for a slow machine: still
+            # before the 10 s that ipykernel's stuck flush waits.
+            kernel = manager(kernel_name="python3", shutdown_wait_time=8)
             await kernel.start_kernel()
             process = kernel.provisioner.process
             client = kernel.client()
