@@ -22,11 +22,19 @@ def owner_lock_file(folder: Path) -> Path:
     return folder.with_name(folder.name + OWNER_SUFFIX)
 
 
+# A clean-up holds an owner file's lock for a moment to learn whether anyone owns it; a process
+# taking a new folder at that moment waits this long for it (it never waits for a live owner:
+# new folders have new names).
+CLEAN_UP_LOOK_SECONDS = 10
+
+
 def own_folder(folder: Path) -> filelock.BaseFileLock:
     """Take ownership of `folder` (made here if missing) for as long as the returned lock is
     held: release it (`.release()`) when the folder is gone."""
     folder.parent.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(owner_lock_file(folder), timeout=0, is_singleton=False)
+    lock = filelock.FileLock(
+        owner_lock_file(folder), timeout=CLEAN_UP_LOOK_SECONDS, is_singleton=False
+    )
     lock.acquire()
     folder.mkdir(exist_ok=True)
     return lock

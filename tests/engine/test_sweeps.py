@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 
+import filelock
 import jupyter_core.utils
 import pytest
 import yaml
@@ -23,7 +24,7 @@ from kernel_processes import kernels_of
 
 from notebook_pipeline import execution, site
 from notebook_pipeline.failures import ExitCode, RunFailed
-from notebook_pipeline.ownership import own_folder
+from notebook_pipeline.ownership import own_folder, owner_lock_file
 from notebook_pipeline.spec import RunIndex
 from notebook_pipeline.staging import staging_folders, sweep_stale_staging
 from notebook_pipeline.sweep_graph import check_worker
@@ -103,6 +104,22 @@ def test_stale_cleanup_spares_a_live_owner_and_frees_a_dead_one(tmp_path):
     owner.release()
     sweep_stale_staging(project)
     assert not live.exists()
+
+
+def test_a_new_folder_is_taken_while_a_clean_up_looks_at_its_owner_file(tmp_path):
+    """A clean-up (of another run, at the same moment) holds each owner file's lock for a moment
+    to learn whether anyone owns it: a process taking a new folder then waits for it, rather
+    than fail (a sweep failed so once, beside a run)."""
+    folder = tmp_path / "staging" / "task-new"
+    folder.parent.mkdir()
+    looking = filelock.FileLock(
+        owner_lock_file(folder), timeout=0, is_singleton=False, thread_local=False
+    )  # released by the timer's thread
+    looking.acquire()
+    threading.Timer(0.3, looking.release).start()
+    owner = own_folder(folder)
+    assert folder.is_dir()
+    owner.release()
 
 
 def test_no_kernel_is_left_behind_after_a_sweep(swept):
