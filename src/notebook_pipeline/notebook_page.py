@@ -115,6 +115,9 @@ def _page_exporter(show_code: bool) -> tuple[Any, threading.Lock]:
         exclude_input_prompt=True,
         exclude_output_prompt=True,
         embed_images=True,
+        # The notebook is checked against its schema once, after the last preprocessor, rather
+        # than after each of them (a dozen times a page, a sixth of its rendering).
+        optimistic_validation=True,
     )
     exporter.register_preprocessor(
         TagRemovePreprocessor(remove_cell_tags={"injected-parameters"}, enabled=True), enabled=True

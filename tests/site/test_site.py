@@ -213,6 +213,26 @@ def test_a_page_rendered_again_is_the_same_bytes_with_or_without_code(tmp_path):
     assert b"secret_code" not in first and b"secret_code" in shown
 
 
+def test_a_page_checks_its_notebook_against_the_schema_once(tmp_path, monkeypatch):
+    """nbconvert checks the notebook after each of its preprocessors (a dozen) unless told to
+    check once, after the last (optimistic_validation): a page's rendering checks it twice, as
+    it reads the file and once its preprocessors are done."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_markdown_cell("# Flows"), nbformat.v4.new_code_cell("1")]
+    path = tmp_path / "flows.ipynb"
+    nbformat.write(notebook, path)
+    checked = []
+    validate = nbformat.validate
+
+    def counted(*args, **kwargs):
+        checked.append(args[0])
+        return validate(*args, **kwargs)
+
+    monkeypatch.setattr(nbformat, "validate", counted)
+    notebook_page.render_notebook_html(path, tmp_path / "flows.html", "Flows", {})
+    assert len(checked) == 2
+
+
 def test_contents_list_a_section_a_code_cell_shows(tmp_path):
     """A section only some data call for is a `## ` heading shown by a code cell (show.section):
     the contents list it beside the Markdown cells' sections, and its link reaches it."""
